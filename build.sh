@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The one entry point: installs the Debian packages nnjit needs (only those missing), builds
+# into build/, then runs what was asked for.
+#   ./build.sh run     the main program
+#   ./build.sh test    the whole test suite (ctest)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(cmake ninja-build g++ pkg-config llvm-19-dev libfmt-dev catch2 libbenchmark-dev libopenblas-dev
+          libedit-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+werror=OFF; [ -n "${CI:-}" ] && werror=ON
+cmake -S . -B build -G Ninja -DNNJIT_WERROR=$werror > build-configure.log || { cat build-configure.log; exit 1; }
+cmake --build build
+
+case "${1:-run}" in
+  run) build/bin/nnjit-demo ;;
+  test) ctest --test-dir build --output-on-failure -j "$(nproc)" ;;
+  *) echo "usage: ./build.sh [run|test]" >&2; exit 2 ;;
+esac

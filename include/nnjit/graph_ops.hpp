@@ -1,0 +1,80 @@
+// The checking factories that build graph nodes: one C++ function per op of the table.
+// Elementwise ops broadcast as NumPy does (a broadcast_to node is inserted, read in place by
+// every engine) and promote float32 with float64 to float64. A mismatch throws UserError
+// naming the op and both shapes. Scalars (double) take the dtype of the tensor they meet.
+#pragma once
+
+#include <vector>
+
+#include "nnjit/graph.hpp"
+
+namespace nnjit {
+
+// Elementwise, any arity. Low level: used by the functions below and by the parser.
+Value elementwise(Op op, std::span<const Value> inputs, double alpha = 0);
+
+Value neg(Value x);
+Value exp(Value x);
+Value log(Value x);
+Value sqrt(Value x);
+Value abs(Value x);
+Value relu(Value x);
+Value leaky_relu(Value x, double alpha = 0.01);
+Value prelu(Value x, Value a);
+Value sigmoid(Value x);
+Value tanh(Value x);
+Value elu(Value x, double alpha = 1.0);
+Value silu(Value x);
+Value gelu(Value x);
+Value softplus(Value x);
+Value erfc(Value x);
+
+Value add(Value a, Value b);
+Value sub(Value a, Value b);
+Value mul(Value a, Value b);
+Value div(Value a, Value b);
+Value maximum(Value a, Value b);
+Value minimum(Value a, Value b);
+Value greater(Value a, Value b);  // 1 where a > b, else 0
+Value equal(Value a, Value b);    // 1 where a == b, else 0
+Value where(Value cond, Value a, Value b);
+
+Value operator+(Value a, Value b);
+Value operator-(Value a, Value b);
+Value operator*(Value a, Value b);
+Value operator/(Value a, Value b);
+Value operator-(Value x);
+Value operator+(Value a, double b);
+Value operator-(Value a, double b);
+Value operator*(Value a, double b);
+Value operator/(Value a, double b);
+Value operator+(double a, Value b);
+Value operator-(double a, Value b);
+Value operator*(double a, Value b);
+Value operator/(double a, Value b);
+
+Value cast(Value x, DType dtype);
+Value broadcast_to(Value x, const Shape& shape);
+Value reshape(Value x, const Shape& shape);
+Value transpose(Value x);  // reverses the axes
+Value transpose(Value x, std::vector<std::int64_t> perm);
+Value matmul(Value a, Value b);  // 2-D
+
+// Reductions; negative axes count from the end. Without axes: over everything.
+Value sum(Value x, bool keepdims = false);
+Value sum(Value x, std::int64_t axis, bool keepdims = false);
+Value sum(Value x, std::vector<std::int64_t> axes, bool keepdims = false);
+Value mean(Value x, bool keepdims = false);
+Value mean(Value x, std::int64_t axis, bool keepdims = false);
+Value mean(Value x, std::vector<std::int64_t> axes, bool keepdims = false);
+// Sums the dimensions that were broadcast to reach x's shape, giving `shape` (for gradients).
+Value sum_to(Value x, const Shape& shape);
+
+Value softmax(Value x, std::int64_t axis = -1);
+Value log_softmax(Value x, std::int64_t axis = -1);
+
+// Losses (composites of the ops above), each a scalar.
+Value mse(Value y, Value target);                  // mean((y - target)^2)
+Value cross_entropy(Value logits, Value target);   // mean over rows of -sum(target * log_softmax(logits))
+
+}  // namespace nnjit

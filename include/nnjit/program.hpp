@@ -1,0 +1,27 @@
+// A compiled graph, whatever engine runs it: tensors go in by placeholder name, the outputs
+// come back in the order they were given.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "nnjit/graph.hpp"
+#include "nnjit/tensor.hpp"
+
+namespace nnjit {
+
+using Bindings = std::map<std::string, Tensor, std::less<>>;
+
+class Program {
+public:
+    virtual ~Program() = default;
+    // Runs the graph. Throws UserError when a placeholder is unbound or bound to a tensor of
+    // the wrong dtype or shape. Outputs never share storage with inputs the caller passed.
+    virtual std::vector<Tensor> run(const Bindings& bindings) const = 0;
+};
+
+// The tensor bound to `placeholder`, checked against its dtype and shape.
+const Tensor& bound_tensor(const Node& placeholder, const Bindings& bindings);
+
+}  // namespace nnjit
