@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(cmake ninja-build g++ pkg-config llvm-19-dev libfmt-dev catch2 libbenchmark-dev libopenblas-dev
+packages=(cmake ninja-build g++ pkg-config ccache llvm-19-dev libfmt-dev catch2 libbenchmark-dev libopenblas-dev
           libedit-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -2,30 +2,70 @@
 // compile-time evaluator run. Written with branch-free selects so that g++ vectorises loops
 // over it (compile with -fno-trapping-math -fno-math-errno, and -ffp-contract=off so that the
 // result does not depend on whether a * b + c was fused).
+//
+// Besides the interface of op_rules.hpp it provides the low-level primitives that the
+// approximations of vmath are written in; the JIT's Math provides the same ones over LLVM
+// values, so both engines compute the same bits:
+//   m.is_f64()           whether values are float64
+//   m.fma(a, b, c)       a * b + c with one rounding
+//   m.round_int(a)       nearest integer, ties to even, as a floating value (|a| < 2^22)
+//   m.scale2(a, n)       a * 2^n for an integral n with -126 <= n <= 127 (float64: -1022..1023),
+//                        made from exponent bits (no libm call)
+//   m.exponent(a)        for a positive normal a: e such that a = m * 2^e with m in [1, 2), as a
+//                        floating value
+//   m.mantissa(a)        that m, in [1, 2)
+//   m.copysign(a, b)     |a| with the sign of b
 #pragma once
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <type_traits>
 
 namespace nnjit {
 
 template <class T> struct ScalarMath {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
     using Value = T;
     using Mask = bool;
+    using Bits = std::conditional_t<std::is_same_v<T, float>, std::uint32_t, std::uint64_t>;
+    static constexpr int kMantissaBits = std::is_same_v<T, float> ? 23 : 52;
+    static constexpr int kExponentBias = std::is_same_v<T, float> ? 127 : 1023;
 
+    static constexpr bool is_f64() { return std::is_same_v<T, double>; }
     static T c(double v) { return static_cast<T>(v); }
     static T add(T a, T b) { return a + b; }
     static T sub(T a, T b) { return a - b; }
     static T mul(T a, T b) { return a * b; }
     static T div(T a, T b) { return a / b; }
     static T neg(T a) { return -a; }
+    static T fma(T a, T b, T c) { return std::fma(a, b, c); }
     static T sqrt(T a) { return std::sqrt(a); }
     static T abs(T a) { return std::fabs(a); }
+    static T copysign(T a, T b) { return std::copysign(a, b); }
+    static T round_int(T a) { return std::nearbyint(a); }
+    static T scale2(T a, T n) {
+        const auto bits = static_cast<Bits>(static_cast<Bits>(static_cast<std::int64_t>(n) + kExponentBias)
+                                            << kMantissaBits);
+        return a * std::bit_cast<T>(bits);
+    }
+    static T exponent(T a) {
+        const auto biased = static_cast<std::int64_t>(std::bit_cast<Bits>(a) >> kMantissaBits);
+        return static_cast<T>(biased - kExponentBias);
+    }
+    static T mantissa(T a) {
+        constexpr Bits mantissa_mask = (Bits{1} << kMantissaBits) - 1;
+        constexpr Bits one_exponent = static_cast<Bits>(kExponentBias) << kMantissaBits;
+        return std::bit_cast<T>(static_cast<Bits>((std::bit_cast<Bits>(a) & mantissa_mask) | one_exponent));
+    }
+
     static T exp(T a) { return std::exp(a); }
     static T expm1(T a) { return std::expm1(a); }
     static T log(T a) { return std::log(a); }
     static T log1p(T a) { return std::log1p(a); }
     static T tanh(T a) { return std::tanh(a); }
     static T erfc(T a) { return std::erfc(a); }
+
     static bool gt(T a, T b) { return a > b; }
     static bool lt(T a, T b) { return a < b; }
     static bool eq(T a, T b) { return a == b; }
