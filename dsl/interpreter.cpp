@@ -7,17 +7,6 @@
 
 namespace nnjit {
 
-const Tensor& bound_tensor(const Node& placeholder, const Bindings& bindings) {
-    const std::string& name = placeholder.attrs().name;
-    auto it = bindings.find(name);
-    if (it == bindings.end()) throw UserError(fmt::format("no tensor is bound to {} '{}'", op_name(placeholder.op()), name));
-    const Tensor& t = it->second;
-    if (t.dtype() != placeholder.dtype() || t.shape() != placeholder.shape())
-        throw UserError(fmt::format("{} '{}' expects {} {}, got {} {}", op_name(placeholder.op()), name,
-                                    placeholder.dtype(), placeholder.shape(), t.dtype(), t.shape()));
-    return t;
-}
-
 Tensor evaluate_node(const Node& node, std::span<const Tensor> in) {
     switch (op_info(node.op()).kind) {
     case OpKind::Elementwise: return detail::elementwise_kernel(node, in);

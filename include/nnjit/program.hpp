@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,11 @@ public:
     // Runs the graph. Throws UserError when a placeholder is unbound or bound to a tensor of
     // the wrong dtype or shape. Outputs never share storage with inputs the caller passed.
     virtual std::vector<Tensor> run(const Bindings& bindings) const = 0;
+
+    // Runs the graph writing into caller-owned outputs, each already of the output's dtype and
+    // shape and contiguous, so that repeated runs allocate nothing for their results. The
+    // default runs run() and copies; an engine that can write in place overrides it.
+    virtual void run_into(const Bindings& bindings, std::span<Tensor> outputs) const;
 };
 
 // The tensor bound to `placeholder`, checked against its dtype and shape.
