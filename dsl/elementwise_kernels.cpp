@@ -53,8 +53,7 @@ void dispatch_row(T* out, const std::array<const T*, Arity>& in, std::int64_t n,
 }
 
 template <class R, class T, std::size_t Arity>
-Tensor run(const Node& node, std::span<const Tensor> inputs) {
-    Tensor out = Tensor::empty(node.dtype(), node.shape());
+void run(const Node& node, std::span<const Tensor> inputs, Tensor& out) {
     std::array<std::vector<std::int64_t>, Arity + 1> strides;
     strides[0] = out.strides();
     std::array<const T*, Arity> base;
@@ -72,17 +71,17 @@ Tensor run(const Node& node, std::span<const Tensor> inputs) {
         for (std::size_t k = 0; k < Arity; ++k) in[k] = base[k] + offsets[k + 1];
         dispatch_row<R, T, Arity>(out_base + offsets[0], in, n, inner, alpha);
     });
-    return out;
 }
 
 }  // namespace
 
-Tensor elementwise_kernel(const Node& node, std::span<const Tensor> inputs) {
+void elementwise_kernel(const Node& node, std::span<const Tensor> inputs, Tensor& out) {
     const bool f64 = node.dtype() == DType::f64;
     switch (node.op()) {
 #define NNJIT_ELEMENTWISE(Name, name, arity)                                                                   \
     case Op::Name:                                                                                             \
-        return f64 ? run<rules::Name, double, arity>(node, inputs) : run<rules::Name, float, arity>(node, inputs);
+        return f64 ? run<rules::Name, double, arity>(node, inputs, out)                                     \
+                   : run<rules::Name, float, arity>(node, inputs, out);
 #include "nnjit/ops.def"
     default: throw InternalError(fmt::format("{} is not an elementwise op", op_name(node.op())));
     }

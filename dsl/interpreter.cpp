@@ -1,5 +1,7 @@
 #include "nnjit/interpreter.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <optional>
 
 #include "kernels.hpp"
@@ -7,9 +9,14 @@
 
 namespace nnjit {
 
-Tensor evaluate_node(const Node& node, std::span<const Tensor> in) {
+Tensor evaluate_node(const Node& node, std::span<const Tensor> in, const Allocator& allocate) {
+    auto result = [&] { return allocate ? allocate(node.dtype(), node.shape()) : Tensor::empty(node.dtype(), node.shape()); };
     switch (op_info(node.op()).kind) {
-    case OpKind::Elementwise: return detail::elementwise_kernel(node, in);
+    case OpKind::Elementwise: {
+        Tensor out = result();
+        detail::elementwise_kernel(node, in, out);
+        return out;
+    }
     case OpKind::Source:
         if (node.op() == Op::Constant) return Tensor::scalar(node.dtype(), node.attrs().alpha);
         if (node.op() == Op::Literal) return *node.attrs().literal;
@@ -25,10 +32,22 @@ Tensor evaluate_node(const Node& node, std::span<const Tensor> in) {
             return in[0].transpose(perm);
         }
         case Op::Sum:
-        case Op::Mean: return detail::reduction_kernel(node, in[0]);
-        case Op::MatMul: return detail::matmul_kernel(in[0], in[1]);
+        case Op::Mean: {
+            Tensor out = result();
+            detail::reduction_kernel(node, in[0], out);
+            return out;
+        }
+        case Op::MatMul: {
+            Tensor out = result();
+            detail::matmul_kernel(in[0], in[1], out);
+            return out;
+        }
         case Op::Softmax:
-        case Op::LogSoftmax: return detail::softmax_kernel(node, in[0]);
+        case Op::LogSoftmax: {
+            Tensor out = result();
+            detail::softmax_kernel(node, in[0], out);
+            return out;
+        }
         default: break;
         }
     }
@@ -54,7 +73,48 @@ Interpreter::Interpreter(std::vector<Value> outputs) {
     }
 }
 
-std::vector<Tensor> Interpreter::run(const Bindings& bindings) const {
+std::vector<Tensor> Interpreter::run(const Bindings& bindings) const { return execute(bindings, {}); }
+
+void Interpreter::run_into(const Bindings& bindings, std::span<Tensor> outputs) const {
+    if (outputs.size() != output_positions_.size())
+        throw UserError(fmt::format("run_into: {} output tensors given, the program has {}", outputs.size(),
+                                    output_positions_.size()));
+    for (std::size_t k = 0; k < outputs.size(); ++k) {
+        const Node& n = *order_[static_cast<std::size_t>(output_positions_[k])];
+        if (outputs[k].dtype() != n.dtype() || outputs[k].shape() != n.shape() || !outputs[k].is_contiguous())
+            throw UserError(fmt::format("run_into: output {} must be a contiguous {} {}, got {} {}", k, n.dtype(),
+                                        n.shape(), outputs[k].dtype(), outputs[k].shape()));
+    }
+    auto results = execute(bindings, outputs);
+    for (std::size_t k = 0; k < outputs.size(); ++k)
+        if (!results[k].shares_storage_with(outputs[k]))
+            std::memcpy(outputs[k].raw_data(), results[k].raw_data(),
+                        static_cast<std::size_t>(outputs[k].numel()) * dtype_size(outputs[k].dtype()));
+}
+
+std::vector<Tensor> Interpreter::execute(const Bindings& bindings, std::span<Tensor> caller_outputs) const {
+    Pool pool;
+    {
+        std::lock_guard lock(pool_mutex_);
+        pool.swap(pool_);  // a concurrent run starts with an empty pool and allocates
+    }
+    const Allocator allocate = [&pool](DType dtype, const Shape& shape) {
+        const auto bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
+        for (auto it = pool.begin(); it != pool.end(); ++it) {
+            if ((*it)->bytes() == bytes) {
+                auto storage = std::move(*it);
+                pool.erase(it);
+                return Tensor::on_storage(std::move(storage), dtype, shape);
+            }
+        }
+        return Tensor::empty(dtype, shape);
+    };
+    // Recycles a dead temporary's storage unless something else (a view, the caller) holds it.
+    const auto release = [&pool](std::optional<Tensor>& value) {
+        if (value->storage().use_count() == 1) pool.push_back(value->storage());
+        value.reset();
+    };
+
     std::vector<std::optional<Tensor>> values(order_.size());
     std::vector<Tensor> args;
     for (std::size_t i = 0; i < order_.size(); ++i) {
@@ -65,10 +125,19 @@ std::vector<Tensor> Interpreter::run(const Bindings& bindings) const {
         }
         args.clear();
         for (int p : input_positions_[i]) args.push_back(*values[static_cast<std::size_t>(p)]);
-        values[i] = evaluate_node(n, args);
+        // A node that is an output writes into the caller's tensor when one was given (the
+        // first output it is, should it be listed twice).
+        const auto out_it = std::find(output_positions_.begin(), output_positions_.end(), static_cast<int>(i));
+        if (!caller_outputs.empty() && out_it != output_positions_.end()) {
+            Tensor& target = caller_outputs[static_cast<std::size_t>(out_it - output_positions_.begin())];
+            values[i] = evaluate_node(n, args, [&target](DType, const Shape&) { return target; });
+        } else {
+            values[i] = evaluate_node(n, args, allocate);
+        }
         args.clear();
         for (int p : input_positions_[i])
-            if (last_use_[static_cast<std::size_t>(p)] == static_cast<int>(i)) values[static_cast<std::size_t>(p)].reset();
+            if (last_use_[static_cast<std::size_t>(p)] == static_cast<int>(i) && values[static_cast<std::size_t>(p)])
+                release(values[static_cast<std::size_t>(p)]);
     }
     std::vector<Tensor> out;
     for (int p : output_positions_) {
@@ -79,6 +148,9 @@ std::vector<Tensor> Interpreter::run(const Bindings& bindings) const {
                           op == Op::Reshape || op == Op::Transpose || !v.is_contiguous();
         out.push_back(view ? v.clone() : v);
     }
+    values.clear();
+    std::lock_guard lock(pool_mutex_);
+    if (pool_.size() < pool.size()) pool_.swap(pool);
     return out;
 }
 

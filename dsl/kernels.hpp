@@ -1,5 +1,5 @@
-// The interpreter's ahead-of-time kernels, one family per file. Each takes the node and its
-// input tensors (any layout) and returns a fresh result.
+// The interpreter's ahead-of-time kernels, one family per file. Each takes the node, its
+// input tensors (any layout) and a contiguous output of the node's dtype and shape to fill.
 #pragma once
 
 #include <span>
@@ -9,9 +9,9 @@
 
 namespace nnjit::detail {
 
-Tensor elementwise_kernel(const Node& node, std::span<const Tensor> inputs);
-Tensor reduction_kernel(const Node& node, const Tensor& input);
-Tensor matmul_kernel(const Tensor& a, const Tensor& b);
-Tensor softmax_kernel(const Node& node, const Tensor& input);
+void elementwise_kernel(const Node& node, std::span<const Tensor> inputs, Tensor& out);
+void reduction_kernel(const Node& node, const Tensor& input, Tensor& out);
+void matmul_kernel(const Tensor& a, const Tensor& b, Tensor& out);
+void softmax_kernel(const Node& node, const Tensor& input, Tensor& out);
 
 }  // namespace nnjit::detail

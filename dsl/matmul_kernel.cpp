@@ -2,6 +2,8 @@
 // than copied.
 #include <cblas.h>
 
+#include <cstring>
+
 #include "kernels.hpp"
 #include "nnjit/error.hpp"
 
@@ -26,10 +28,13 @@ BlasOperand as_blas(const Tensor& t) {
 
 }  // namespace
 
-Tensor matmul_kernel(const Tensor& a, const Tensor& b) {
+void matmul_kernel(const Tensor& a, const Tensor& b, Tensor& out) {
     const std::int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
-    Tensor out = Tensor::zeros(a.dtype(), Shape{m, n});
-    if (m == 0 || n == 0 || k == 0) return out;
+    if (m == 0 || n == 0) return;
+    if (k == 0) {  // an empty sum: zeros
+        std::memset(out.raw_data(), 0, static_cast<std::size_t>(m * n) * dtype_size(out.dtype()));
+        return;
+    }
     const auto A = as_blas(a), B = as_blas(b);
     const auto M = static_cast<blasint>(m), N = static_cast<blasint>(n), K = static_cast<blasint>(k);
     const auto ldc = static_cast<blasint>(n);
@@ -39,7 +44,6 @@ Tensor matmul_kernel(const Tensor& a, const Tensor& b) {
     else
         cblas_dgemm(CblasRowMajor, A.trans, B.trans, M, N, K, 1.0, A.storage.data<double>(), A.ld,
                     B.storage.data<double>(), B.ld, 0.0, out.data<double>(), ldc);
-    return out;
 }
 
 }  // namespace nnjit::detail

@@ -8,7 +8,7 @@
 namespace nnjit::detail {
 namespace {
 
-template <class T> Tensor reduce(const Node& node, const Tensor& input) {
+template <class T> void reduce(const Node& node, const Tensor& input, Tensor& out) {
     const Shape& in_shape = input.shape();
     // The accumulator has the input's rank with reduced dimensions of size 1; its strides
     // are 0 along reduced axes, so every input element lands on its output element.
@@ -36,18 +36,17 @@ template <class T> Tensor reduce(const Node& node, const Tensor& input) {
         }
     });
 
-    Tensor out = Tensor::empty(node.dtype(), node.shape());
     const double scale = node.op() == Op::Mean ? static_cast<double>(acc.size()) / static_cast<double>(in_shape.numel())
                                                : 1.0;
     T* o = out.data<T>();
     for (std::size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(acc[i] * scale);
-    return out;
 }
 
 }  // namespace
 
-Tensor reduction_kernel(const Node& node, const Tensor& input) {
-    return node.dtype() == DType::f64 ? reduce<double>(node, input) : reduce<float>(node, input);
+void reduction_kernel(const Node& node, const Tensor& input, Tensor& out) {
+    if (node.dtype() == DType::f64) reduce<double>(node, input, out);
+    else reduce<float>(node, input, out);
 }
 
 }  // namespace nnjit::detail

@@ -9,7 +9,7 @@
 namespace nnjit::detail {
 namespace {
 
-template <class T> Tensor normalize(const Node& node, const Tensor& input) {
+template <class T> void normalize(const Node& node, const Tensor& input, Tensor& out) {
     const Tensor x = input.contiguous();
     const Shape& shape = x.shape();
     const int axis = static_cast<int>(node.attrs().axes.at(0));
@@ -20,7 +20,6 @@ template <class T> Tensor normalize(const Node& node, const Tensor& input) {
     const bool log_form = node.op() == Op::LogSoftmax;
     using M = ScalarMath<T>;
 
-    Tensor out = Tensor::empty(node.dtype(), shape);
     const T* src = x.data<T>();
     T* dst = out.data<T>();
     for (std::int64_t o = 0; o < outer; ++o) {
@@ -44,13 +43,13 @@ template <class T> Tensor normalize(const Node& node, const Tensor& input) {
             }
         }
     }
-    return out;
 }
 
 }  // namespace
 
-Tensor softmax_kernel(const Node& node, const Tensor& input) {
-    return node.dtype() == DType::f64 ? normalize<double>(node, input) : normalize<float>(node, input);
+void softmax_kernel(const Node& node, const Tensor& input, Tensor& out) {
+    if (node.dtype() == DType::f64) normalize<double>(node, input, out);
+    else normalize<float>(node, input, out);
 }
 
 }  // namespace nnjit::detail

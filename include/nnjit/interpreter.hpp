@@ -3,6 +3,9 @@
 // oracle the JIT is tested against, and the baseline it is measured against.
 #pragma once
 
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "nnjit/program.hpp"
@@ -13,16 +16,30 @@ class Interpreter final : public Program {
 public:
     explicit Interpreter(std::vector<Value> outputs);
     std::vector<Tensor> run(const Bindings& bindings) const override;
+    // Output nodes write straight into `outputs` (like PyTorch's out= variants).
+    void run_into(const Bindings& bindings, std::span<Tensor> outputs) const override;
 
 private:
+    // Storage of temporaries, kept between runs so that a steady-state run allocates only
+    // its outputs (fresh large allocations cost page faults on every run otherwise).
+    using Pool = std::vector<std::shared_ptr<Storage>>;
+
     std::vector<const Node*> order_;         // topological
     std::vector<int> last_use_;              // per position in order_: last position reading it
     std::vector<std::vector<int>> input_positions_;  // per node: positions of its inputs
     std::vector<int> output_positions_;      // position in order_ of each output
+    std::vector<Tensor> execute(const Bindings& bindings, std::span<Tensor> caller_outputs) const;
+
+    mutable std::mutex pool_mutex_;
+    mutable Pool pool_;
 };
 
+// Makes a contiguous tensor for a node's result.
+using Allocator = std::function<Tensor(DType, const Shape&)>;
+
 // Evaluates one node given its input tensors (used by the interpreter and by engines that
-// fall back to it for ops they do not generate code for).
-Tensor evaluate_node(const Node& node, std::span<const Tensor> inputs);
+// fall back to it for ops they do not generate code for). Results that are not views of an
+// input are allocated through `allocate` (default: Tensor::empty).
+Tensor evaluate_node(const Node& node, std::span<const Tensor> inputs, const Allocator& allocate = {});
 
 }  // namespace nnjit

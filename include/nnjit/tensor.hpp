@@ -38,6 +38,9 @@ public:
 
     // Fresh contiguous tensors.
     static Tensor empty(DType dtype, Shape shape);
+    // A contiguous tensor over existing storage (at least numel * element size bytes), e.g. a
+    // buffer recycled by the interpreter.
+    static Tensor on_storage(std::shared_ptr<Storage> storage, DType dtype, Shape shape);
     static Tensor zeros(DType dtype, Shape shape);
     static Tensor full(DType dtype, Shape shape, double value);
     template <class T> static Tensor from(Shape shape, std::span<const T> values);
@@ -59,6 +62,7 @@ public:
     bool is_contiguous() const;
     // True when this tensor and `other` share storage.
     bool shares_storage_with(const Tensor& other) const { return storage_ == other.storage_; }
+    const std::shared_ptr<Storage>& storage() const { return storage_; }
 
     // Typed pointer to the first element; throws UserError if T does not match the dtype.
     template <class T> T* data();
