@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <unordered_set>
 
 #include "kernels.hpp"
 #include "nnjit/error.hpp"
@@ -66,6 +67,10 @@ Interpreter::Interpreter(std::vector<Value> outputs) {
             input_positions_[i].push_back(p);
             last_use_[static_cast<std::size_t>(p)] = static_cast<int>(i);
         }
+    constants_.resize(order_.size());
+    for (std::size_t i = 0; i < order_.size(); ++i)
+        if (order_[i]->op() == Op::Constant || order_[i]->op() == Op::Literal)
+            constants_[i] = evaluate_node(*order_[i], {});
     for (const Value& v : outputs) {
         const int p = position[static_cast<std::size_t>(v.node()->id())];
         output_positions_.push_back(p);
@@ -98,20 +103,21 @@ std::vector<Tensor> Interpreter::execute(const Bindings& bindings, std::span<Ten
         std::lock_guard lock(pool_mutex_);
         pool.swap(pool_);  // a concurrent run starts with an empty pool and allocates
     }
-    const Allocator allocate = [&pool](DType dtype, const Shape& shape) {
+    // Only buffers made here go back to the pool, so it never holds more than one run's
+    // temporaries.
+    std::unordered_set<const Storage*> allocated;
+    const Allocator allocate = [&pool, &allocated](DType dtype, const Shape& shape) {
         const auto bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
-        for (auto it = pool.begin(); it != pool.end(); ++it) {
-            if ((*it)->bytes() == bytes) {
-                auto storage = std::move(*it);
-                pool.erase(it);
-                return Tensor::on_storage(std::move(storage), dtype, shape);
-            }
-        }
-        return Tensor::empty(dtype, shape);
+        auto it = std::find_if(pool.begin(), pool.end(), [&](const auto& s) { return s->bytes() == bytes; });
+        Tensor t = it == pool.end() ? Tensor::empty(dtype, shape) : Tensor::on_storage(std::move(*it), dtype, shape);
+        if (it != pool.end()) pool.erase(it);
+        allocated.insert(t.storage().get());
+        return t;
     };
     // Recycles a dead temporary's storage unless something else (a view, the caller) holds it.
-    const auto release = [&pool](std::optional<Tensor>& value) {
-        if (value->storage().use_count() == 1) pool.push_back(value->storage());
+    const auto release = [&pool, &allocated](std::optional<Tensor>& value) {
+        if (value->storage().use_count() == 1 && allocated.count(value->storage().get()))
+            pool.push_back(value->storage());
         value.reset();
     };
 
@@ -121,6 +127,10 @@ std::vector<Tensor> Interpreter::execute(const Bindings& bindings, std::span<Ten
         const Node& n = *order_[i];
         if (n.op() == Op::Input || n.op() == Op::Parameter) {
             values[i] = bound_tensor(n, bindings);
+            continue;
+        }
+        if (n.op() == Op::Constant || n.op() == Op::Literal) {
+            values[i] = constants_[i];
             continue;
         }
         args.clear();
@@ -144,7 +154,7 @@ std::vector<Tensor> Interpreter::execute(const Bindings& bindings, std::span<Ten
         const Tensor& v = *values[static_cast<std::size_t>(p)];
         // Outputs are fresh and contiguous: never a view of a caller's tensor or a literal.
         const Op op = order_[static_cast<std::size_t>(p)]->op();
-        const bool view = op == Op::Input || op == Op::Parameter || op == Op::Literal || op == Op::BroadcastTo ||
+        const bool view = op == Op::Input || op == Op::Parameter || op == Op::Constant || op == Op::Literal || op == Op::BroadcastTo ||
                           op == Op::Reshape || op == Op::Transpose || !v.is_contiguous();
         out.push_back(view ? v.clone() : v);
     }

@@ -28,6 +28,7 @@ private:
     std::vector<int> last_use_;              // per position in order_: last position reading it
     std::vector<std::vector<int>> input_positions_;  // per node: positions of its inputs
     std::vector<int> output_positions_;      // position in order_ of each output
+    std::vector<Tensor> constants_;          // per position: the value of constants and literals
     std::vector<Tensor> execute(const Bindings& bindings, std::span<Tensor> caller_outputs) const;
 
     mutable std::mutex pool_mutex_;
