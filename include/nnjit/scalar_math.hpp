@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "nnjit/vmath.hpp"
+
 namespace nnjit {
 
 template <class T> struct ScalarMath {
@@ -59,11 +61,27 @@ template <class T> struct ScalarMath {
         return std::bit_cast<T>(static_cast<Bits>((std::bit_cast<Bits>(a) & mantissa_mask) | one_exponent));
     }
 
-    static T exp(T a) { return std::exp(a); }
-    static T expm1(T a) { return std::expm1(a); }
-    static T log(T a) { return std::log(a); }
-    static T log1p(T a) { return std::log1p(a); }
-    static T tanh(T a) { return std::tanh(a); }
+    // float32: vmath's algorithms (the JIT runs the same code); float64: libm.
+    static T exp(T a) {
+        if constexpr (is_f64()) return std::exp(a);
+        else { ScalarMath m; return vmath::exp(m, a); }
+    }
+    static T expm1(T a) {
+        if constexpr (is_f64()) return std::expm1(a);
+        else { ScalarMath m; return vmath::expm1(m, a); }
+    }
+    static T log(T a) {
+        if constexpr (is_f64()) return std::log(a);
+        else { ScalarMath m; return vmath::log(m, a); }
+    }
+    static T log1p(T a) {
+        if constexpr (is_f64()) return std::log1p(a);
+        else { ScalarMath m; return vmath::log1p(m, a); }
+    }
+    static T tanh(T a) {
+        if constexpr (is_f64()) return std::tanh(a);
+        else { ScalarMath m; return vmath::tanh(m, a); }
+    }
     static T erfc(T a) { return std::erfc(a); }
 
     static bool gt(T a, T b) { return a > b; }

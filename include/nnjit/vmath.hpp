@@ -1,0 +1,182 @@
+// vmath: every approximation of a transcendental function in nnjit, in one place (DESIGN.md,
+// principle 5). Each function is written once, generically over a Math `m` (op_rules.hpp),
+// using only its arithmetic and low-level primitives (c, add, sub, mul, div, neg, fma, sqrt,
+// abs, copysign, round_int, scale2, exponent, mantissa, gt, lt, eq, is_nan, mask_or, select):
+// no libm, no branch on a value (both sides are computed and a select picks one). So the same
+// code instantiates over ScalarMath<float> (the interpreter; g++ vectorises the loops) and over
+// the JIT's Math (which emits the same operations as LLVM IR), and the two engines agree bit
+// for bit.
+//
+// Precision: the algorithms and coefficients are float32 ones. ScalarMath<double> keeps libm
+// for its transcendentals (float64 polynomials did not fit the first time box); a Math over
+// float64 must not call these functions.
+//
+// Error bounds are measured against a float64 reference (glibc's double exp/log/... rounded
+// nowhere; the error is |y - ref| in units of the float32 ulp of ref, subnormal ulp = 2^-149),
+// by tests/test_vmath.cpp (dense sweep, every 257th bit pattern) and
+// tests/long/vmath_exhaustive.cpp (all 2^32 patterns, ctest label `long`). Each function's
+// comment gives the exhaustive bound; the table of all of them is at the end of this file.
+//
+// NaN policy: a NaN input returns that NaN (same payload) except log/log1p of a negative
+// number, which return the default quiet NaN. No fast-math flags are assumed anywhere.
+#pragma once
+
+#include <limits>
+
+namespace nnjit::vmath {
+
+namespace detail {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kLog2e = 1.44269504088896340736;
+// ln 2 split for Cody-Waite reduction: kLn2Hi is ln 2 rounded to float32; fma computes
+// x - n*kLn2Hi exactly (see exp), kLn2Lo = ln 2 - kLn2Hi carries the rest.
+constexpr double kLn2Hi = 0.693147182464599609375;
+constexpr double kLn2Lo = -1.904654299957768e-09;
+constexpr double kSqrt2 = 1.41421356237309504880;
+
+// c0 + x*(c1 + x*(c2 + ...)), Horner's rule with one rounding per step.
+template <class M, class V> auto horner(M& m, V, double c0) { return m.c(c0); }
+template <class M, class V, class... C> auto horner(M& m, V x, double c0, C... rest) {
+    return m.fma(horner(m, x, rest...), x, m.c(c0));
+}
+
+// Polynomial part of exp on |r| <= ln2/2: exp(r) ~ 1 + r + r^2 * exp_tail(r).
+// Coefficients: Cephes Math Library 2.2 (S. L. Moshier), expf.c, coefficients only.
+template <class M, class V> auto exp_tail(M& m, V r) {
+    return horner(m, r, 5.0000001201E-1, 1.6666665459E-1, 4.1665795894E-2, 8.3334519073E-3, 1.3981999507E-3,
+                  1.9875691500E-4);
+}
+
+// Cody-Waite reduction x = n*ln2 + r with |r| <= ln2/2 (+ rounding), for |x| <= 105. With fma,
+// x - n*kLn2Hi is exact: |r| < 0.5 and r is a multiple of min(ulp(x), 2^-24).
+template <class M, class V> auto reduce_ln2(M& m, V x, V n) {
+    auto r = m.fma(m.neg(n), m.c(kLn2Hi), x);
+    return m.fma(m.neg(n), m.c(kLn2Lo), r);
+}
+
+// a * 2^n for an integral n in [-190, 190]: two exact power-of-two factors, so that a result in
+// the subnormal range is rounded once (correctly rounded from a) and 2^128 is reachable.
+template <class M, class V> auto scale2_wide(M& m, V a, V n) {
+    auto half = m.select(m.gt(n, m.c(0)), m.c(64), m.c(-64));
+    return m.scale2(m.scale2(a, m.sub(n, half)), half);
+}
+
+// log(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1] without the final f: returns t with
+// log(1+f) ~ f + t, t = -f^2/2 + f^3 * P(f).
+// Coefficients: Cephes Math Library 2.2 (S. L. Moshier), logf.c, coefficients only.
+template <class M, class V> auto log1p_tail(M& m, V f) {
+    auto p = horner(m, f, 3.3333331174E-1, -2.4999993993E-1, 2.0000714765E-1, -1.6668057665E-1, 1.4249322787E-1,
+                    -1.2420140846E-1, 1.1676998740E-1, -1.1514610310E-1, 7.0376836292E-2);
+    auto z = m.mul(f, f);
+    return m.fma(m.mul(f, z), p, m.mul(m.c(-0.5), z));
+}
+
+}  // namespace detail
+
+// exp(x).
+// Algorithm: x is clamped to [-104, 89] (exp(-104) < 2^-150 rounds to 0; exp(89) overflows),
+// n = round(x / ln2), r = x - n ln2 (Cody-Waite, exact with fma), exp(r) = 1 + r + r^2 P(r)
+// (degree-5 P, Cephes expf coefficients), scaled by 2^n in two exact steps so subnormal results
+// are rounded once. Special values: exp(-inf) = 0, exp(+inf) = inf, exp(x > ln(FLT_MAX)) = inf,
+// NaN -> the same NaN.
+template <class M> auto exp(M& m, auto x) {
+    using namespace detail;
+    // NaN goes to the low clamp (never into round_int), and is put back at the end.
+    auto xc = m.select(m.gt(x, m.c(-104.0)), m.select(m.lt(x, m.c(89.0)), x, m.c(89.0)), m.c(-104.0));
+    auto n = m.round_int(m.mul(xc, m.c(kLog2e)));
+    auto r = reduce_ln2(m, xc, n);
+    auto p = m.add(m.c(1), m.fma(m.mul(r, r), exp_tail(m, r), r));
+    return m.select(m.is_nan(x), x, scale2_wide(m, p, n));
+}
+
+// expm1(x) = exp(x) - 1, accurate near 0.
+// Algorithm: x clamped to [-30, 89] (expm1(x < -17.4) rounds to -1), n and r as in exp,
+// expm1(r) = r + r^2 P(r) with exp's P; then expm1(x) = 2^n expm1(r) + (2^n - 1) with one
+// rounding (fma) for n <= 24, and (expm1(r) + 1) 2^n as in exp beyond (the -1 is below half an
+// ulp there). |x| < 2^-25 and +-0 return x (keeps the sign of zero). expm1(-inf) = -1,
+// expm1(inf) = inf, overflow as exp, NaN -> the same NaN.
+template <class M> auto expm1(M& m, auto x) {
+    using namespace detail;
+    auto xc = m.select(m.gt(x, m.c(-30.0)), m.select(m.lt(x, m.c(89.0)), x, m.c(89.0)), m.c(-30.0));
+    auto n = m.round_int(m.mul(xc, m.c(kLog2e)));
+    auto r = reduce_ln2(m, xc, n);
+    auto em = m.fma(m.mul(r, r), exp_tail(m, r), r);
+    auto big = m.gt(n, m.c(24));
+    auto s = m.scale2(m.c(1), m.select(big, m.c(0), n));
+    auto small_n = m.fma(em, s, m.sub(s, m.c(1)));
+    auto big_n = scale2_wide(m, m.add(em, m.c(1)), n);
+    auto y = m.select(big, big_n, small_n);
+    return m.select(m.mask_or(m.is_nan(x), m.lt(m.abs(x), m.c(0x1p-25))), x, y);
+}
+
+// log(x).
+// Algorithm: subnormal x is first scaled by 2^24 (exact); x = 2^e * m with m in
+// [sqrt(1/2), sqrt(2)), f = m - 1 (exact), log(1+f) = f - f^2/2 + f^3 P(f) (degree-8 P, Cephes
+// logf coefficients), log(x) = e ln2 + log(1+f), with e*ln2 added by fma so that its rounding
+// happens once. Special values: log(0) = -inf, log(x < 0) = NaN, log(inf) = inf, NaN -> the
+// same NaN.
+template <class M> auto log(M& m, auto x) {
+    using namespace detail;
+    auto sub = m.lt(x, m.c(0x1p-126));
+    auto xs = m.select(sub, m.mul(x, m.c(0x1p24)), x);
+    auto e = m.sub(m.exponent(xs), m.select(sub, m.c(24), m.c(0)));
+    auto mant = m.mantissa(xs);
+    auto over = m.gt(mant, m.c(kSqrt2));
+    mant = m.select(over, m.mul(mant, m.c(0.5)), mant);
+    e = m.select(over, m.add(e, m.c(1)), e);
+    auto f = m.sub(mant, m.c(1));
+    auto t = log1p_tail(m, f);
+    auto y = m.fma(e, m.c(kLn2Hi), m.add(f, m.fma(e, m.c(kLn2Lo), t)));
+    y = m.select(m.eq(x, m.c(kInf)), x, y);
+    y = m.select(m.eq(x, m.c(0)), m.c(-kInf), y);
+    y = m.select(m.lt(x, m.c(0)), m.c(kNaN), y);
+    return m.select(m.is_nan(x), x, y);
+}
+
+// log1p(x) = log(1 + x), accurate near 0.
+// Algorithm: u = 1 + x (rounded). Where u is in [sqrt(1/2), sqrt(2)) the polynomial of log is
+// applied to f = x itself (no rounding at all). Elsewhere u = 2^e * m as in log, f = m - 1, and
+// the rounding error of u, c = x - (u - 1) (exact), is added back to first order as c / u.
+// Special values: log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(inf) = inf, +-0 -> +-0,
+// NaN -> the same NaN.
+template <class M> auto log1p(M& m, auto x) {
+    using namespace detail;
+    auto u = m.add(m.c(1), x);
+    auto e = m.exponent(u);
+    auto mant = m.mantissa(u);
+    auto over = m.gt(mant, m.c(kSqrt2));
+    mant = m.select(over, m.mul(mant, m.c(0.5)), mant);
+    e = m.select(over, m.add(e, m.c(1)), e);
+    auto near = m.eq(e, m.c(0));
+    auto f = m.select(near, x, m.sub(mant, m.c(1)));
+    auto corr = m.select(near, m.c(0), m.div(m.sub(x, m.sub(u, m.c(1))), u));
+    auto t = m.add(log1p_tail(m, f), corr);
+    auto y = m.fma(e, m.c(kLn2Hi), m.add(f, m.fma(e, m.c(kLn2Lo), t)));
+    y = m.select(m.eq(x, m.c(kInf)), x, y);
+    y = m.select(m.eq(x, m.c(-1)), m.c(-kInf), y);
+    y = m.select(m.lt(x, m.c(-1)), m.c(kNaN), y);
+    return m.select(m.mask_or(m.is_nan(x), m.eq(x, m.c(0))), x, y);
+}
+
+// tanh(x).
+// Algorithm: on a = |x|: for a < 0.625, tanh(a) = a + a^3 P(a^2) (degree-4 P, Cephes tanhf
+// coefficients; a^3 underflows for tiny a, so tanh(x) = x there); otherwise
+// tanh(a) = 1 - 2 / (exp(2a) + 1) with a clamped to 10 (tanh(a > 9.011) rounds to 1, and
+// exp(20) is finite: no inf/inf). The sign is put back with copysign, so tanh(-0) = -0.
+// Special values: tanh(+-inf) = +-1, NaN -> the same NaN.
+template <class M> auto tanh(M& m, auto x) {
+    using namespace detail;
+    auto a = m.abs(x);
+    auto z = m.mul(a, a);
+    auto p = horner(m, z, -3.33332819422E-1, 1.33314422036E-1, -5.37397155531E-2, 2.06390887954E-2,
+                    -5.70498872745E-3);
+    auto small_a = m.fma(m.mul(a, z), p, a);
+    auto ac = m.select(m.gt(a, m.c(10)), m.c(10), a);
+    auto e = vmath::exp(m, m.add(ac, ac));
+    auto large_a = m.sub(m.c(1), m.div(m.c(2), m.add(e, m.c(1))));
+    return m.copysign(m.select(m.lt(a, m.c(0.625)), small_a, large_a), x);
+}
+
+}  // namespace nnjit::vmath
