@@ -51,6 +51,12 @@ inline const Function kFunctions[] = {
     {"log", [](float x) { return M::log(x); }, [](double x) { return std::log(x); }, 4},
     {"log1p", [](float x) { return M::log1p(x); }, [](double x) { return std::log1p(x); }, 4},
     {"tanh", [](float x) { return M::tanh(x); }, [](double x) { return std::tanh(x); }, 4},
+    {"erfc", [](float x) { return M::erfc(x); }, [](double x) { return std::erfc(x); }, 4},
+    // gelu rounds its argument x * -1/sqrt2 (and the constant) to float32 before erfc, and erfc
+    // turns a relative error d of its argument z into about 2 z^2 d = x^2 d: below x = -1 the
+    // bound is in absolute terms (see vmath.hpp).
+    {"gelu", [](float x) { M m; return rules::Gelu::forward(m, x); },
+     [](double x) { return 0.5 * x * std::erfc(-x / std::numbers::sqrt2); }, 4, -1.0f, 1e-6},
     {"sigmoid", [](float x) { M m; return rules::Sigmoid::forward(m, x); }, sigmoid_ref, 4},
     {"softplus", [](float x) { M m; return rules::Softplus::forward(m, x); },
      [](double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }, 4},

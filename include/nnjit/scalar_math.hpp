@@ -82,7 +82,10 @@ template <class T> struct ScalarMath {
         if constexpr (is_f64()) return std::tanh(a);
         else { ScalarMath m; return vmath::tanh(m, a); }
     }
-    static T erfc(T a) { return std::erfc(a); }
+    static T erfc(T a) {
+        if constexpr (is_f64()) return std::erfc(a);
+        else { ScalarMath m; return vmath::erfc(m, a); }
+    }
 
     static bool gt(T a, T b) { return a > b; }
     static bool lt(T a, T b) { return a < b; }

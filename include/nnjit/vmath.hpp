@@ -21,6 +21,8 @@
 // number, which return the default quiet NaN. No fast-math flags are assumed anywhere.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <limits>
 
 namespace nnjit::vmath {
@@ -71,6 +73,17 @@ template <class M, class V> auto log1p_tail(M& m, V f) {
                     -1.2420140846E-1, 1.1676998740E-1, -1.1514610310E-1, 7.0376836292E-2);
     auto z = m.mul(f, f);
     return m.fma(m.mul(f, z), p, m.mul(m.c(-0.5), z));
+}
+
+// Horner's rule with one of three coefficient sets per lane: c3 where in3, else c1 where in1,
+// else c2 (one select per coefficient, then a single polynomial).
+template <class M, class V, class K, std::size_t N>
+auto horner_pick(M& m, V x, K in1, K in3, const std::array<double, N>& c1, const std::array<double, N>& c2,
+                 const std::array<double, N>& c3) {
+    auto pick = [&](std::size_t k) { return m.select(in3, m.c(c3[k]), m.select(in1, m.c(c1[k]), m.c(c2[k]))); };
+    auto p = pick(N - 1);
+    for (std::size_t k = N - 1; k-- > 0;) p = m.fma(p, x, pick(k));
+    return p;
 }
 
 }  // namespace detail
@@ -177,6 +190,52 @@ template <class M> auto tanh(M& m, auto x) {
     auto e = vmath::exp(m, m.add(ac, ac));
     auto large_a = m.sub(m.c(1), m.div(m.c(2), m.add(e, m.c(1))));
     return m.copysign(m.select(m.lt(a, m.c(0.625)), small_a, large_a), x);
+}
+
+// erfc(x) = 1 - erf(x).
+// Algorithm (coefficients: our own Chebyshev fits, tools/fit_vmath_erfc.py, rounded to float32):
+//  * |x| < 15/32: 1 - x P(x^2) with one rounding (fma), P ~ erf(x)/x of degree 5;
+//  * a = |x| >= 15/32: erfc(a) = exp(-a^2) G(a), G(a) = erfc(a) exp(a^2) a degree-8 polynomial
+//    in a - mid (exact) on [15/32, 1.25] and [1.25, 2.5]; on [2.5, 10.1] G(a) = K(s) / a with K
+//    a degree-7 polynomial in s = 1/a^2 (a polynomial in 1/a would pass the rounding of 1/a on
+//    to G one to one: G ~ 1/(a sqrt(pi))); exp(-a^2) is
+//    computed from a^2 = hi + lo split exactly by fma (a plain a*a would cost up to 2a^2 * 2^-24
+//    relative, ~200 ulp near a = 10), reduced as in exp, and scaled by 2^n only after the
+//    product with G, so subnormal results are rounded once. a is clamped to 10.1
+//    (erfc(10.06) < 2^-150 rounds to 0). For x < 0, erfc(x) = 2 - erfc(a).
+// Special values: erfc(-inf) = 2, erfc(+inf) = 0, erfc(+-0) = 1, NaN -> the same NaN.
+template <class M> auto erfc(M& m, auto x) {
+    using namespace detail;
+    auto a = m.abs(x);
+    auto small_v = m.fma(m.neg(x),
+                         horner(m, m.mul(x, x), 1.128379225730896, -0.37612637877464294, 0.11283781379461288,
+                                -0.02686409465968609, 0.005205607507377863, -0.0007792756077833474),
+                         m.c(1));
+    auto ac = m.select(m.lt(a, m.c(10.1)), a, m.c(10.1));  // NaN -> 10.1, put back at the end
+    auto hi = m.mul(ac, ac);
+    auto lo = m.fma(ac, ac, m.neg(hi));  // ac^2 = hi + lo exactly
+    auto n = m.round_int(m.mul(hi, m.c(-kLog2e)));
+    auto r = m.sub(reduce_ln2(m, m.neg(hi), n), lo);
+    auto p = m.add(m.c(1), m.fma(m.mul(r, r), exp_tail(m, r), r));  // exp(-a^2) = p * 2^n
+    constexpr std::array<double, 9> g1{0.4692927598953247,    -0.3217822313308716,   0.1927611529827118,
+                                       -0.1040864959359169,   0.051656775176525116,  -0.023851590231060982,
+                                       0.010369704104959965,  -0.004496148321777582, 0.0017566647147759795};
+    constexpr std::array<double, 9> g2{0.2694299817085266,     -0.11801670491695404,  0.04814862459897995,
+                                       -0.01849272847175598,   0.006738242227584124,  -0.002336872508749366,
+                                       0.00077960139606148,    -0.0002724154037423432, 8.403100946452469e-05};
+    // Piece 3 is K(s) = a G(a), s = 1/a^2, degree 7 (padded with a zero).
+    constexpr std::array<double, 9> g3{0.5641895532608032,  -0.2820885479450226, 0.4226550757884979,
+                                       -1.0385417938232422, 3.2548177242279053,  -10.01611328125,
+                                       22.589237213134766,  -25.099416732788086, 0.0};
+    auto in1 = m.lt(ac, m.c(1.25));
+    auto in3 = m.gt(ac, m.c(2.5));
+    auto u = m.select(in3, m.div(m.c(1), hi), m.sub(ac, m.select(in1, m.c(0.859375), m.c(1.875))));
+    auto g = horner_pick(m, u, in1, in3, g1, g2, g3);
+    // p * K / a in piece 3 (a division rounds once where 1/a then a product would round twice).
+    auto e = scale2_wide(m, m.div(m.mul(p, g), m.select(in3, ac, m.c(1))), n);
+    auto large_v = m.select(m.lt(x, m.c(0)), m.sub(m.c(2), e), e);
+    auto y = m.select(m.lt(a, m.c(0.46875)), small_v, large_v);
+    return m.select(m.is_nan(x), x, y);
 }
 
 }  // namespace nnjit::vmath
