@@ -1,0 +1,302 @@
+// generate_kernel(): one KernelSpec becomes one function
+//
+//   for row in [row_begin, row_end):             offsets of every operand from the row index
+//     for col in steps of W while col+W <= end:  the instructions on full vectors
+//     if col < end:                              once more with a lane mask (masked loads/stores)
+//     add the row's vector accumulators into the float64 buffers
+//
+// The per-element instructions come from op_rules.hpp instantiated over LlvmMath, so the
+// loop body is the interpreter's arithmetic, W lanes at a time.
+#include "codegen.hpp"
+
+#include <llvm/IR/BasicBlock.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <fmt/format.h>
+
+#include "llvm_math.hpp"
+#include "nnjit/error.hpp"
+#include "nnjit/op_rules.hpp"
+
+namespace nnjit::jit {
+namespace {
+
+using llvm::Value;
+
+template <class R, std::size_t... I>
+Value* apply_rule(LlvmMath& m, const std::vector<Value*>& a, double alpha, std::index_sequence<I...>) {
+    if constexpr (rules::takes_alpha<R>) return R::forward(m, a[I]..., alpha);
+    else return R::forward(m, a[I]...);
+}
+
+Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha) {
+    switch (op) {
+#define NNJIT_ELEMENTWISE(Name, name, arity)                                                                   \
+    case Op::Name: return apply_rule<rules::Name>(m, args, alpha, std::make_index_sequence<arity>{});
+#include "nnjit/ops.def"
+    default: break;
+    }
+    throw InternalError(fmt::format("codegen: {} is not elementwise", op_name(op)));
+}
+
+class KernelBuilder {
+public:
+    KernelBuilder(llvm::LLVMContext& context, const KernelSpec& spec, const std::string& name, unsigned vector_bits)
+        : ctx_(context), spec_(spec), module_(std::make_unique<llvm::Module>(name, context)), b_(context),
+          lanes_(vector_bits / (spec.dtype == DType::f64 ? 64u : 32u)),
+          m_(b_, *module_, spec.dtype == DType::f64, lanes_) {
+        i64_ = b_.getInt64Ty();
+        ptr_ = b_.getPtrTy();
+        dvec_ = llvm::FixedVectorType::get(b_.getDoubleTy(), lanes_);
+        esize_ = llvm::Align(dtype_size(spec.dtype));
+        auto* type = llvm::FunctionType::get(b_.getVoidTy(), {ptr_, i64_, i64_, i64_, i64_}, false);
+        fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, module_.get());
+        // Without this, Intel hosts get 256-bit code even from 512-bit vector types.
+        fn_->addFnAttr("prefer-vector-width", std::to_string(vector_bits));
+        fn_->addFnAttr("min-legal-vector-width", std::to_string(vector_bits));
+        fn_->addFnAttr(llvm::Attribute::NoUnwind);
+        fn_->addFnAttr(llvm::Attribute::NoFree);
+    }
+
+    std::unique_ptr<llvm::Module> build() {
+        auto arg = fn_->arg_begin();
+        Value* args = &*arg++;
+        Value* row_begin = &*arg++;
+        Value* row_end = &*arg++;
+        col_begin_ = &*arg++;
+        col_end_ = &*arg++;
+
+        auto* entry = block("entry");
+        auto* row_head = block("row");
+        auto* row_body = block("row.body");
+        auto* exit = block("exit");
+
+        b_.SetInsertPoint(entry);
+        const std::size_t n_ops = spec_.operands.size(), n_out = spec_.stores.size();
+        auto load_arg = [&](std::size_t k) {
+            return b_.CreateLoad(ptr_, b_.CreateConstGEP1_64(ptr_, args, static_cast<std::uint64_t>(k)));
+        };
+        for (std::size_t k = 0; k < n_ops; ++k) op_base_.push_back(load_arg(k));
+        for (std::size_t k = 0; k < n_out; ++k) out_base_.push_back(load_arg(n_ops + k));
+        for (std::size_t k = 0; k < spec_.reductions.size(); ++k) acc_base_.push_back(load_arg(n_ops + n_out + k));
+        b_.CreateBr(row_head);
+
+        b_.SetInsertPoint(row_head);
+        auto* row = b_.CreatePHI(i64_, 2, "row");
+        row->addIncoming(row_begin, entry);
+        b_.CreateCondBr(b_.CreateICmpSLT(row, row_end), row_body, exit);
+
+        b_.SetInsertPoint(row_body);
+        row_pointers(row);
+        auto* row_done = inner_loop();
+        b_.SetInsertPoint(row_done);
+        auto* next_row = b_.CreateAdd(row, b_.getInt64(1));
+        row->addIncoming(next_row, b_.GetInsertBlock());
+        b_.CreateBr(row_head);
+
+        b_.SetInsertPoint(exit);
+        b_.CreateRetVoid();
+
+        std::string problems;
+        llvm::raw_string_ostream os(problems);
+        if (llvm::verifyModule(*module_, &os))
+            throw InternalError(fmt::format("codegen made invalid IR for kernel {}: {}", spec_.key(), os.str()));
+        return std::move(module_);
+    }
+
+private:
+    llvm::LLVMContext& ctx_;
+    const KernelSpec& spec_;
+    std::unique_ptr<llvm::Module> module_;
+    llvm::IRBuilder<> b_;
+    unsigned lanes_;
+    LlvmMath m_;
+    llvm::Type* i64_;
+    llvm::Type* ptr_;
+    llvm::VectorType* dvec_;
+    llvm::Align esize_;
+    llvm::Function* fn_;
+    Value* col_begin_ = nullptr;
+    Value* col_end_ = nullptr;
+    std::vector<Value*> op_base_, out_base_, acc_base_;
+    std::vector<Value*> op_row_, out_row_, acc_row_;
+    std::vector<Value*> hoisted_;  // per operand: its splat when the row reads one element
+
+    llvm::BasicBlock* block(const char* name) { return llvm::BasicBlock::Create(ctx_, name, fn_); }
+
+    std::int64_t inner_stride(const std::vector<std::int64_t>& strides) const { return strides.back(); }
+
+    // Pointers to the start of the row for every operand, output and accumulator.
+    void row_pointers(Value* row) {
+        const std::size_t outer = spec_.dims.size() - 1;
+        std::vector<Value*> index(outer);
+        Value* rest = row;
+        for (std::size_t d = outer; d-- > 0;) {
+            if (d == 0) {
+                index[d] = rest;
+            } else {
+                auto* dim = b_.getInt64(static_cast<std::uint64_t>(spec_.dims[d]));
+                index[d] = b_.CreateURem(rest, dim);
+                rest = b_.CreateUDiv(rest, dim);
+            }
+        }
+        auto offset = [&](const std::vector<std::int64_t>& strides) -> Value* {
+            Value* off = b_.getInt64(0);
+            for (std::size_t d = 0; d < outer; ++d)
+                if (strides[d] != 0)
+                    off = b_.CreateAdd(off, b_.CreateMul(index[d], b_.getInt64(static_cast<std::uint64_t>(strides[d]))));
+            return off;
+        };
+        for (std::size_t k = 0; k < spec_.operands.size(); ++k) {
+            op_row_.push_back(b_.CreateGEP(m_.elem, op_base_[k], offset(spec_.operands[k])));
+            hoisted_.push_back(nullptr);
+            if (inner_stride(spec_.operands[k]) == 0)
+                hoisted_[k] = b_.CreateVectorSplat(lanes_, b_.CreateLoad(m_.elem, op_row_.back()));
+        }
+        auto* out_off = b_.CreateMul(row, b_.getInt64(static_cast<std::uint64_t>(spec_.row_length())));
+        for (Value* base : out_base_) out_row_.push_back(b_.CreateGEP(m_.elem, base, out_off));
+        for (std::size_t r = 0; r < spec_.reductions.size(); ++r) {
+            const auto& s = spec_.reductions[r].acc_strides;
+            if (inner_stride(s) != 0 && inner_stride(s) != 1)
+                throw InternalError(fmt::format("codegen: accumulator with inner stride {}", inner_stride(s)));
+            acc_row_.push_back(b_.CreateGEP(b_.getDoubleTy(), acc_base_[r], offset(s)));
+        }
+    }
+
+    // The vector loop and the masked tail over one row; returns the block where the row ends.
+    llvm::BasicBlock* inner_loop() {
+        auto* pre = b_.GetInsertBlock();
+        auto* head = block("vec");
+        auto* body = block("vec.body");
+        auto* tail_check = block("tail.check");
+        auto* tail = block("tail");
+        auto* done = block("row.end");
+        auto* zero_acc = llvm::ConstantFP::get(dvec_, 0.0);
+        b_.CreateBr(head);
+
+        b_.SetInsertPoint(head);
+        auto* col = b_.CreatePHI(i64_, 2, "col");
+        col->addIncoming(col_begin_, pre);
+        std::vector<llvm::PHINode*> accs;
+        for (const auto& r : spec_.reductions) {
+            accs.push_back(inner_stride(r.acc_strides) == 0 ? b_.CreatePHI(dvec_, 2, "acc") : nullptr);
+            if (accs.back()) accs.back()->addIncoming(zero_acc, pre);
+        }
+        auto* next = b_.CreateAdd(col, b_.getInt64(lanes_));
+        b_.CreateCondBr(b_.CreateICmpSLE(next, col_end_), body, tail_check);
+
+        b_.SetInsertPoint(body);
+        std::vector<Value*> acc_in(accs.begin(), accs.end());
+        auto acc_body = emit_body(col, nullptr, acc_in);
+        col->addIncoming(next, b_.GetInsertBlock());
+        for (std::size_t r = 0; r < accs.size(); ++r)
+            if (accs[r]) accs[r]->addIncoming(acc_body[r], b_.GetInsertBlock());
+        b_.CreateBr(head);
+
+        b_.SetInsertPoint(tail_check);
+        b_.CreateCondBr(b_.CreateICmpSLT(col, col_end_), tail, done);
+
+        b_.SetInsertPoint(tail);
+        std::vector<llvm::Constant*> iota;
+        for (unsigned i = 0; i < lanes_; ++i) iota.push_back(b_.getInt64(i));
+        auto* lane = b_.CreateAdd(b_.CreateVectorSplat(lanes_, col), llvm::ConstantVector::get(iota));
+        auto* mask = b_.CreateICmpSLT(lane, b_.CreateVectorSplat(lanes_, col_end_));
+        auto acc_tail = emit_body(col, mask, acc_in);
+        auto* tail_end = b_.GetInsertBlock();
+        b_.CreateBr(done);
+
+        b_.SetInsertPoint(done);
+        for (std::size_t r = 0; r < accs.size(); ++r) {
+            if (!accs[r]) continue;
+            auto* total = b_.CreatePHI(dvec_, 2);
+            total->addIncoming(accs[r], tail_check);
+            total->addIncoming(acc_tail[r], tail_end);
+            // Ordered (no reassociation flag): the lanes are added in a fixed order.
+            auto* sum = b_.CreateFAddReduce(llvm::ConstantFP::get(b_.getDoubleTy(), 0.0), total);
+            auto* old = b_.CreateLoad(b_.getDoubleTy(), acc_row_[r]);
+            b_.CreateStore(b_.CreateFAdd(old, sum), acc_row_[r]);
+        }
+        return done;
+    }
+
+    // The instructions on the W elements at `col` (only the lanes of `mask`, when given).
+    // Returns the new value of each register accumulator.
+    std::vector<Value*> emit_body(Value* col, Value* mask, const std::vector<Value*>& accs) {
+        std::vector<Value*> v(spec_.instrs.size());
+        auto* zero = llvm::ConstantFP::get(m_.vec, 0.0);
+        for (std::size_t i = 0; i < spec_.instrs.size(); ++i) {
+            const auto& in = spec_.instrs[i];
+            switch (in.kind) {
+            case KernelSpec::Instr::Kind::constant: v[i] = m_.c(in.value); break;
+            case KernelSpec::Instr::Kind::load: {
+                const auto k = static_cast<std::size_t>(in.operand);
+                const std::int64_t s = inner_stride(spec_.operands[k]);
+                if (s == 0) {
+                    v[i] = hoisted_[k];
+                } else if (s == 1) {
+                    auto* p = b_.CreateGEP(m_.elem, op_row_[k], col);
+                    v[i] = mask ? static_cast<Value*>(b_.CreateMaskedLoad(m_.vec, p, esize_, mask, zero))
+                                 : b_.CreateAlignedLoad(m_.vec, p, esize_);
+                } else {
+                    std::vector<llvm::Constant*> lane_offsets;
+                    for (unsigned l = 0; l < lanes_; ++l) lane_offsets.push_back(b_.getInt64(static_cast<std::uint64_t>(l * s)));
+                    auto* idx = b_.CreateAdd(b_.CreateVectorSplat(lanes_, b_.CreateMul(col, b_.getInt64(static_cast<std::uint64_t>(s)))),
+                                             llvm::ConstantVector::get(lane_offsets));
+                    auto* ptrs = b_.CreateGEP(m_.elem, op_row_[k], idx);
+                    Value* all = mask ? mask : llvm::Constant::getAllOnesValue(llvm::FixedVectorType::get(b_.getInt1Ty(), lanes_));
+                    v[i] = b_.CreateMaskedGather(m_.vec, ptrs, esize_, all, zero);
+                }
+                break;
+            }
+            case KernelSpec::Instr::Kind::op: {
+                std::vector<Value*> args;
+                for (int a : in.args) args.push_back(v[static_cast<std::size_t>(a)]);
+                v[i] = emit_op(m_, in.op, args, in.alpha);
+                break;
+            }
+            }
+        }
+        for (std::size_t s = 0; s < spec_.stores.size(); ++s) {
+            auto* p = b_.CreateGEP(m_.elem, out_row_[s], col);
+            Value* x = v[static_cast<std::size_t>(spec_.stores[s])];
+            if (mask) b_.CreateMaskedStore(x, p, esize_, mask);
+            else b_.CreateAlignedStore(x, p, esize_);
+        }
+        std::vector<Value*> out(accs.size(), nullptr);
+        const llvm::Align dalign(8);
+        for (std::size_t r = 0; r < spec_.reductions.size(); ++r) {
+            Value* x = v[static_cast<std::size_t>(spec_.reductions[r].value)];
+            if (spec_.dtype == DType::f32) x = b_.CreateFPExt(x, dvec_);
+            auto* dzero = llvm::ConstantFP::get(dvec_, 0.0);
+            if (mask) x = b_.CreateSelect(mask, x, dzero);
+            if (accs[r]) {
+                out[r] = b_.CreateFAdd(accs[r], x);
+            } else {
+                auto* p = b_.CreateGEP(b_.getDoubleTy(), acc_row_[r], col);
+                Value* old = mask ? static_cast<Value*>(b_.CreateMaskedLoad(dvec_, p, dalign, mask, dzero))
+                                  : b_.CreateAlignedLoad(dvec_, p, dalign);
+                Value* sum = b_.CreateFAdd(old, x);
+                if (mask) b_.CreateMaskedStore(sum, p, dalign, mask);
+                else b_.CreateAlignedStore(sum, p, dalign);
+            }
+        }
+        return out;
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<llvm::Module> generate_kernel(llvm::LLVMContext& context, const KernelSpec& spec,
+                                              const std::string& name, unsigned vector_bits) {
+    return KernelBuilder(context, spec, name, vector_bits).build();
+}
+
+}  // namespace nnjit::jit
+
+namespace nnjit::jit {
+// The build of this file: what the generated code depends on (codegen, op_rules, vmath) is
+// compiled into it, so a rebuild changes the key of every on-disk cache entry.
+const char* codegen_build_stamp() { return __DATE__ " " __TIME__; }
+}  // namespace nnjit::jit

@@ -1,0 +1,307 @@
+// Engine: the LLJIT wrapper, the optimisation pipeline, and the two kernel caches.
+//
+// Each compile: codegen into a fresh LLVMContext -> new-pass-manager O2 with the host
+// TargetMachine (so X86's cost model is used) -> object code from that same TargetMachine ->
+// the object goes to the disk cache and into its own JITDylib -> lookup. Producing the object
+// ourselves (rather than through LLJIT's compile layer) is what lets the disk cache store and
+// reload it. LLVM reports failures as llvm::Error; they become messages here and never
+// propagate through LLVM frames as exceptions.
+#include "engine.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+#include <unordered_map>
+#include <variant>
+#include <cstring>
+
+#include <llvm/Config/llvm-config.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Transforms/Utils/Cloning.h>
+
+#include <fmt/format.h>
+
+#include "nnjit/error.hpp"
+
+namespace nnjit::jit {
+
+// Defined in codegen.cpp: changes whenever codegen, the rules or vmath are rebuilt, so that
+// objects on disk from an older build are never reused.
+const char* codegen_build_stamp();
+
+namespace {
+
+std::string message(llvm::Error error) { return llvm::toString(std::move(error)); }
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? std::string(v) : std::string();
+}
+
+bool has_feature(const std::string& features, std::string_view name) {
+    return features.find(fmt::format("+{},", name)) != std::string::npos ||
+           features.ends_with(fmt::format("+{}", name));
+}
+
+std::string default_cache_dir() {
+    std::string dir = env("NNJIT_CACHE_DIR");
+    if (dir == "off") return {};
+    if (!dir.empty()) return dir;
+    if (std::string xdg = env("XDG_CACHE_HOME"); !xdg.empty()) return xdg + "/nnjit";
+    if (std::string home = env("HOME"); !home.empty()) return home + "/.cache/nnjit";
+    return {};
+}
+
+// On-disk entry: magic, key (checked on load: a hash collision is not a hit), object size,
+// object checksum, object.
+constexpr std::string_view kMagic = "NNJITOBJ1\n";
+
+void put_u64(std::string& s, std::uint64_t v) { s.append(reinterpret_cast<const char*>(&v), sizeof v); }
+bool get_u64(std::string_view& s, std::uint64_t& v) {
+    if (s.size() < sizeof v) return false;
+    std::memcpy(&v, s.data(), sizeof v);
+    s.remove_prefix(sizeof v);
+    return true;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+    std::unique_ptr<llvm::orc::LLJIT> jit;
+    std::unique_ptr<llvm::TargetMachine> tm;
+    std::string cpu, features, triple, target;
+    unsigned bits = 128;
+    bool dump_llvm = false, dump_asm = false;
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, KernelFn> cache;
+    std::string dir;
+    EngineStats stats;
+    std::uint64_t dylibs = 0;
+
+    struct Built {
+        std::string object, ir, assembly;
+    };
+
+    void optimise(llvm::Module& module) {
+        llvm::LoopAnalysisManager lam;
+        llvm::FunctionAnalysisManager fam;
+        llvm::CGSCCAnalysisManager cgam;
+        llvm::ModuleAnalysisManager mam;
+        llvm::PassBuilder pb(tm.get());
+        pb.registerModuleAnalyses(mam);
+        pb.registerCGSCCAnalyses(cgam);
+        pb.registerFunctionAnalyses(fam);
+        pb.registerLoopAnalyses(lam);
+        pb.crossRegisterProxies(lam, fam, cgam, mam);
+        pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2).run(module, mam);
+    }
+
+    std::string emit(llvm::Module& module, llvm::CodeGenFileType type) {
+        llvm::SmallVector<char, 0> buffer;
+        llvm::raw_svector_ostream os(buffer);
+        llvm::legacy::PassManager pm;
+        if (tm->addPassesToEmitFile(pm, os, nullptr, type))
+            throw InternalError("the host TargetMachine cannot emit this file type");
+        pm.run(module);
+        return std::string(buffer.data(), buffer.size());
+    }
+
+    Built build(const KernelSpec& spec, const std::string& name, bool want_ir, bool want_asm) {
+        llvm::LLVMContext context;  // one per compile: nothing shared between threads
+        auto module = generate_kernel(context, spec, name, bits);
+        module->setDataLayout(tm->createDataLayout());
+        module->setTargetTriple(triple);
+        for (llvm::Function& f : *module) {
+            if (f.isDeclaration()) continue;
+            f.addFnAttr("target-cpu", cpu);
+            f.addFnAttr("target-features", features);
+        }
+        optimise(*module);
+        Built out;
+        if (want_ir) {
+            llvm::raw_string_ostream os(out.ir);
+            module->print(os, nullptr);
+        }
+        if (want_asm) {
+            auto copy = llvm::CloneModule(*module);
+            out.assembly = emit(*copy, llvm::CodeGenFileType::AssemblyFile);
+        }
+        out.object = emit(*module, llvm::CodeGenFileType::ObjectFile);
+        return out;
+    }
+
+    // Loads an object into a JITDylib of its own (a broken object cannot poison the others)
+    // and returns its entry point, or an error message.
+    std::variant<KernelFn, std::string> load(const std::string& name, const std::string& object) {
+        auto jd = jit->createJITDylib(fmt::format("nnjit{}", dylibs++));
+        if (!jd) return message(jd.takeError());
+        if (auto err = jit->addObjectFile(*jd, llvm::MemoryBuffer::getMemBufferCopy(object, name)))
+            return message(std::move(err));
+        auto addr = jit->lookup(*jd, name);
+        if (!addr) return message(addr.takeError());
+        return addr->toPtr<KernelFn>();
+    }
+
+    std::string path_of(const std::string& name) const { return dir + "/" + name + ".o"; }
+
+    bool read_disk(const std::string& name, const std::string& key, std::string& object) const {
+        if (dir.empty()) return false;
+        std::ifstream in(path_of(name), std::ios::binary);
+        if (!in) return false;
+        std::ostringstream all;
+        all << in.rdbuf();
+        const std::string data = all.str();
+        std::string_view s = data;
+        if (!s.starts_with(kMagic)) return false;
+        s.remove_prefix(kMagic.size());
+        std::uint64_t key_size = 0, object_size = 0, checksum = 0;
+        if (!get_u64(s, key_size) || s.size() < key_size || s.substr(0, key_size) != key) return false;
+        s.remove_prefix(key_size);
+        if (!get_u64(s, object_size) || !get_u64(s, checksum) || s.size() != object_size) return false;
+        if (stable_hash(s) != checksum) return false;
+        object = std::string(s);
+        return true;
+    }
+
+    void write_disk(const std::string& name, const std::string& key, const std::string& object) const {
+        if (dir.empty()) return;
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        if (ec) return;  // an unusable cache directory only costs speed
+        std::string data(kMagic);
+        put_u64(data, key.size());
+        data += key;
+        put_u64(data, object.size());
+        put_u64(data, stable_hash(object));
+        data += object;
+        // Written aside and renamed: a reader never sees half an entry.
+        const std::string tmp = fmt::format("{}.{}.{}.tmp", path_of(name), ::getpid(),
+                                            std::hash<std::thread::id>{}(std::this_thread::get_id()));
+        {
+            std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+            out.write(data.data(), static_cast<std::streamsize>(data.size()));
+            if (!out) {
+                std::filesystem::remove(tmp, ec);
+                return;
+            }
+        }
+        std::filesystem::rename(tmp, path_of(name), ec);
+        if (ec) std::filesystem::remove(tmp, ec);
+    }
+};
+
+Engine::Engine() : impl_(new Impl) {
+    Impl& d = *impl_;
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!jtmb) throw InternalError(fmt::format("JIT: cannot describe the host: {}", message(jtmb.takeError())));
+    jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+    d.cpu = jtmb->getCPU();
+    d.features = jtmb->getFeatures().getString();
+    d.triple = jtmb->getTargetTriple().str();
+    auto tm = jtmb->createTargetMachine();
+    if (!tm) throw InternalError(fmt::format("JIT: no target machine for the host: {}", message(tm.takeError())));
+    d.tm = std::move(*tm);
+    auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
+    if (!jit) throw InternalError(fmt::format("JIT: cannot create LLJIT: {}", message(jit.takeError())));
+    d.jit = std::move(*jit);
+
+    const unsigned host_bits = has_feature(d.features, "avx512f") ? 512 : has_feature(d.features, "avx2") ? 256 : 128;
+    d.bits = host_bits;
+    if (std::string forced = env("NNJIT_VECTOR_BITS"); !forced.empty()) {
+        const unsigned want = static_cast<unsigned>(std::atoi(forced.c_str()));
+        if (want != 128 && want != 256 && want != 512)
+            throw UserError(fmt::format("NNJIT_VECTOR_BITS must be 128, 256 or 512, not '{}'", forced));
+        d.bits = std::min(want, host_bits);
+    }
+    d.target = fmt::format("{} {} {}-bit {} LLVM {} codegen {}", d.triple, d.cpu, d.bits, d.features,
+                           LLVM_VERSION_STRING, codegen_build_stamp());
+    d.dir = default_cache_dir();
+    const std::string dump = "," + env("NNJIT_DUMP") + ",";
+    d.dump_llvm = dump.find(",llvm,") != std::string::npos;
+    d.dump_asm = dump.find(",asm,") != std::string::npos;
+}
+
+Engine::~Engine() { delete impl_; }
+
+Engine& Engine::instance() {
+    static Engine engine;  // thread-safe initialisation; lives until exit
+    return engine;
+}
+
+KernelFn Engine::compile(const KernelSpec& spec) {
+    Impl& d = *impl_;
+    const std::string key = spec.key() + " @ " + d.target;
+    std::lock_guard lock(d.mutex);
+    if (auto it = d.cache.find(key); it != d.cache.end()) {
+        ++d.stats.memory_hits;
+        return it->second;
+    }
+    const std::string name = fmt::format("nnjit_kernel_{:016x}", stable_hash(key));
+    std::string object;
+    if (d.read_disk(name, key, object)) {
+        auto loaded = d.load(name, object);
+        if (auto* fn = std::get_if<KernelFn>(&loaded)) {
+            ++d.stats.disk_hits;
+            return d.cache[key] = *fn;
+        }
+        // A bad entry is rebuilt below and overwritten.
+    }
+    Impl::Built built = d.build(spec, name, d.dump_llvm, d.dump_asm);
+    if (d.dump_llvm) fmt::print(stderr, "; ---- kernel {} ----\n{}", spec.key(), built.ir);
+    if (d.dump_asm) fmt::print(stderr, "# ---- kernel {} ----\n{}", spec.key(), built.assembly);
+    d.write_disk(name, key, built.object);
+    auto loaded = d.load(name, built.object);
+    if (auto* error = std::get_if<std::string>(&loaded))
+        throw InternalError(fmt::format("JIT: cannot load kernel {}: {}", name, *error));
+    ++d.stats.compiled;
+    return d.cache[key] = std::get<KernelFn>(loaded);
+}
+
+KernelListing Engine::inspect(const KernelSpec& spec) {
+    Impl& d = *impl_;
+    std::lock_guard lock(d.mutex);
+    Impl::Built built = d.build(spec, fmt::format("nnjit_kernel_{:016x}", stable_hash(spec.key() + " @ " + d.target)),
+                                true, true);
+    return {std::move(built.ir), std::move(built.assembly)};
+}
+
+unsigned Engine::vector_bits() const { return impl_->bits; }
+std::string Engine::target() const { return impl_->target; }
+
+EngineStats Engine::stats() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->stats;
+}
+
+void Engine::set_cache_dir(std::string dir) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->dir = std::move(dir);
+}
+
+std::string Engine::cache_dir() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->dir;
+}
+
+void Engine::clear_memory_cache() {
+    std::lock_guard lock(impl_->mutex);
+    impl_->cache.clear();
+}
+
+}  // namespace nnjit::jit

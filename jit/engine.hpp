@@ -1,0 +1,57 @@
+// The JIT engine: one process-wide LLJIT (KaleidoscopeJIT in spirit) that turns KernelSpecs
+// into callable functions. Kernels are cached in memory, keyed on the kernel's canonical text
+// plus the target (CPU, features, vector width) and LLVM version, so compiling the same
+// kernel twice does no LLVM work; compiled objects are also kept on disk, so a new process
+// loads instead of compiling. Safe to call from several threads. No LLVM in this header.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "codegen.hpp"
+#include "kernel.hpp"
+
+namespace nnjit::jit {
+
+struct EngineStats {
+    std::uint64_t compiled = 0;     // kernels built by LLVM
+    std::uint64_t memory_hits = 0;  // found in this process's cache
+    std::uint64_t disk_hits = 0;    // loaded from the on-disk cache
+};
+
+struct KernelListing {
+    std::string llvm_ir;   // after optimisation
+    std::string assembly;  // for the host
+};
+
+class Engine {
+public:
+    // The engine of this process, created on first use. Reads NNJIT_VECTOR_BITS (256 forces
+    // AVX2-width vectors on an AVX-512 host), NNJIT_CACHE_DIR (a directory, or "off"),
+    // XDG_CACHE_HOME / HOME (default directory) and NNJIT_DUMP (llvm, asm).
+    static Engine& instance();
+
+    KernelFn compile(const KernelSpec& spec);
+    // Builds the kernel again to show what it compiles to (no caching).
+    KernelListing inspect(const KernelSpec& spec);
+
+    unsigned vector_bits() const;
+    std::string target() const;  // CPU name, features and vector width, as the cache key has them
+    EngineStats stats() const;
+
+    // The on-disk cache directory; empty disables it. Affects later compiles.
+    void set_cache_dir(std::string dir);
+    std::string cache_dir() const;
+    // Forgets the in-memory cache (compiled code stays loaded), so the next compile of a
+    // kernel goes to the disk cache or to LLVM. For tests and measurements.
+    void clear_memory_cache();
+
+    ~Engine();
+
+private:
+    Engine();
+    struct Impl;
+    Impl* impl_;
+};
+
+}  // namespace nnjit::jit

@@ -1,0 +1,57 @@
+// A fused kernel as the code generator sees it: one loop nest over a (coalesced) domain,
+// a straight-line list of instructions per element, the values it stores and the sums it
+// accumulates. It names no graph node, so it is canonical: two graphs that fuse to the same
+// computation give equal KernelSpecs, and key() is what the kernel cache is keyed on.
+// No LLVM here: fusion builds these, codegen lowers them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nnjit/dtype.hpp"
+#include "nnjit/op.hpp"
+
+namespace nnjit::jit {
+
+struct KernelSpec {
+    // One value per element of the domain.
+    struct Instr {
+        enum class Kind : unsigned char { load, constant, op };
+        Kind kind = Kind::op;
+        int operand = -1;        // load: which operand
+        double value = 0;        // constant: its value (rounded to the dtype in the code)
+        Op op = Op::Add;         // op: an elementwise op of the table, run by its rule
+        std::vector<int> args;   // op: earlier instructions
+        double alpha = 0;        // op: the node's alpha (leaky_relu, elu)
+    };
+    // Sum of one instruction's values into a float64 accumulator buffer whose layout over the
+    // domain is given by strides (0 along the reduced dimensions).
+    struct Reduction {
+        int value = -1;
+        std::vector<std::int64_t> acc_strides;
+    };
+
+    DType dtype = DType::f32;
+    // The iteration domain, outermost first, after merging dimensions that every operand,
+    // output and accumulator walks contiguously. At least one dimension.
+    std::vector<std::int64_t> dims;
+    // Element strides over dims of each operand read (0: broadcast, read in place).
+    std::vector<std::vector<std::int64_t>> operands;
+    std::vector<Instr> instrs;
+    // Instructions written to an output, each a fresh contiguous tensor of the domain's size.
+    std::vector<int> stores;
+    std::vector<Reduction> reductions;
+
+    std::int64_t rows() const;      // product of all dims but the innermost
+    std::int64_t row_length() const { return dims.back(); }
+    std::int64_t numel() const { return rows() * row_length(); }
+
+    // Canonical text of everything that affects the generated code.
+    std::string key() const;
+};
+
+// FNV-1a, 64 bits: stable across runs and builds (std::hash is not promised to be).
+std::uint64_t stable_hash(std::string_view text);
+
+}  // namespace nnjit::jit

@@ -1,0 +1,103 @@
+// The Math of op_rules.hpp (and of vmath.hpp's low-level primitives) over LLVM IR: every
+// value is an llvm::Value* vector of the host width, every operation emits the plain IEEE
+// instruction ScalarMath performs on one number (no fast-math flags, fma only where the
+// rule calls fma), so a kernel computes each lane bit for bit as the interpreter does.
+// Transcendentals follow ScalarMath too: float32 runs vmath's algorithms, emitted inline;
+// float64 (and erfc, which ScalarMath takes from libm in both dtypes) calls the same libm
+// function once per lane. Included by codegen.cpp only: it pulls in LLVM headers.
+#pragma once
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/Module.h>
+
+#include "nnjit/vmath.hpp"
+
+namespace nnjit::jit {
+
+struct LlvmMath {
+    using Value = llvm::Value*;
+
+    llvm::IRBuilder<>& b;
+    llvm::Module& module;
+    bool f64;
+    unsigned lanes;
+    llvm::Type* elem;         // float or double
+    llvm::VectorType* vec;    // <lanes x elem>
+    llvm::VectorType* ivec;   // <lanes x i32|i64>, same bits as vec
+
+    LlvmMath(llvm::IRBuilder<>& builder, llvm::Module& m, bool is_double, unsigned lane_count)
+        : b(builder), module(m), f64(is_double), lanes(lane_count),
+          elem(is_double ? b.getDoubleTy() : b.getFloatTy()),
+          vec(llvm::FixedVectorType::get(elem, lanes)),
+          ivec(llvm::FixedVectorType::get(is_double ? b.getInt64Ty() : b.getInt32Ty(), lanes)) {}
+
+    bool is_f64() const { return f64; }
+    int mantissa_bits() const { return f64 ? 52 : 23; }
+    int exponent_bias() const { return f64 ? 1023 : 127; }
+
+    // Rounded to the element type as static_cast<T>(double) rounds (to nearest).
+    Value c(double v) const { return llvm::ConstantFP::get(vec, v); }
+    Value add(Value a, Value x) { return b.CreateFAdd(a, x); }
+    Value sub(Value a, Value x) { return b.CreateFSub(a, x); }
+    Value mul(Value a, Value x) { return b.CreateFMul(a, x); }
+    Value div(Value a, Value x) { return b.CreateFDiv(a, x); }
+    Value neg(Value a) { return b.CreateFNeg(a); }
+    Value fma(Value a, Value x, Value y) { return intrinsic(llvm::Intrinsic::fma, {a, x, y}); }
+    Value sqrt(Value a) { return intrinsic(llvm::Intrinsic::sqrt, {a}); }
+    Value abs(Value a) { return intrinsic(llvm::Intrinsic::fabs, {a}); }
+    Value copysign(Value a, Value s) { return intrinsic(llvm::Intrinsic::copysign, {a, s}); }
+    // nearbyint in the default rounding mode: ties to even.
+    Value round_int(Value a) { return intrinsic(llvm::Intrinsic::roundeven, {a}); }
+    Value scale2(Value a, Value n) {
+        Value e = b.CreateAdd(b.CreateFPToSI(n, ivec), int_splat(exponent_bias()));
+        return b.CreateFMul(a, b.CreateBitCast(b.CreateShl(e, int_splat(mantissa_bits())), vec));
+    }
+    Value exponent(Value a) {
+        Value biased = b.CreateLShr(b.CreateBitCast(a, ivec), int_splat(mantissa_bits()));
+        return b.CreateSIToFP(b.CreateSub(biased, int_splat(exponent_bias())), vec);
+    }
+    Value mantissa(Value a) {
+        const std::uint64_t mask = (std::uint64_t{1} << mantissa_bits()) - 1;
+        const std::uint64_t one = static_cast<std::uint64_t>(exponent_bias()) << mantissa_bits();
+        Value bits = b.CreateAnd(b.CreateBitCast(a, ivec), int_splat(mask));
+        return b.CreateBitCast(b.CreateOr(bits, int_splat(one)), vec);
+    }
+
+    Value exp(Value a) { return f64 ? libm("exp", a) : vmath::exp(*this, a); }
+    Value expm1(Value a) { return f64 ? libm("expm1", a) : vmath::expm1(*this, a); }
+    Value log(Value a) { return f64 ? libm("log", a) : vmath::log(*this, a); }
+    Value log1p(Value a) { return f64 ? libm("log1p", a) : vmath::log1p(*this, a); }
+    Value tanh(Value a) { return f64 ? libm("tanh", a) : vmath::tanh(*this, a); }
+    Value erfc(Value a) { return libm(f64 ? "erfc" : "erfcf", a); }
+
+    Value gt(Value a, Value x) { return b.CreateFCmpOGT(a, x); }
+    Value lt(Value a, Value x) { return b.CreateFCmpOLT(a, x); }
+    Value eq(Value a, Value x) { return b.CreateFCmpOEQ(a, x); }
+    Value is_nan(Value a) { return b.CreateFCmpUNO(a, a); }
+    Value mask_or(Value p, Value q) { return b.CreateOr(p, q); }
+    Value select(Value mask, Value a, Value x) { return b.CreateSelect(mask, a, x); }
+
+private:
+    Value int_splat(std::uint64_t v) const { return llvm::ConstantInt::get(ivec, v); }
+    Value int_splat(int v) const { return llvm::ConstantInt::get(ivec, static_cast<std::uint64_t>(v), true); }
+
+    Value intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value> args) {
+        return b.CreateCall(llvm::Intrinsic::getDeclaration(&module, id, {vec}), args);
+    }
+
+    // The libm function on each lane (marked nobuiltin: LLVM must not swap in its own).
+    Value libm(const char* name, Value a) {
+        llvm::FunctionCallee f = module.getOrInsertFunction(name, llvm::FunctionType::get(elem, {elem}, false));
+        Value out = llvm::PoisonValue::get(vec);
+        for (unsigned i = 0; i < lanes; ++i) {
+            llvm::CallInst* call = b.CreateCall(f, {b.CreateExtractElement(a, i)});
+            call->addFnAttr(llvm::Attribute::NoBuiltin);
+            out = b.CreateInsertElement(out, call, i);
+        }
+        return out;
+    }
+};
+
+}  // namespace nnjit::jit
