@@ -67,6 +67,9 @@ Value sum(Value x, std::vector<std::int64_t> axes, bool keepdims = false);
 Value mean(Value x, bool keepdims = false);
 Value mean(Value x, std::int64_t axis, bool keepdims = false);
 Value mean(Value x, std::vector<std::int64_t> axes, bool keepdims = false);
+// An int literal axis (`sum(x, 1)`) would otherwise be ambiguous between bool and int64.
+inline Value sum(Value x, int axis, bool keepdims = false) { return sum(x, std::int64_t{axis}, keepdims); }
+inline Value mean(Value x, int axis, bool keepdims = false) { return mean(x, std::int64_t{axis}, keepdims); }
 // Sums the dimensions that were broadcast to reach x's shape, giving `shape` (for gradients).
 Value sum_to(Value x, const Shape& shape);
 

@@ -1,0 +1,520 @@
+// Forward values of every op, in float32 and float64, run by the interpreter and compared with
+// references computed here in double from the same (dtype-rounded) inputs with the standard
+// library, plus the special values users trip over (overflow, tiny arguments, NaN).
+//
+// Tolerances, relative to the reference:
+//  - exact ops (add sub mul div neg abs sqrt relu maximum minimum where, layout ops): equal to
+//    the reference rounded to the dtype (IEEE operations are correctly rounded, and rounding a
+//    double result of two floats to float is innocuous for + - * / sqrt);
+//  - float64 transcendentals: 1e-14 (std:: functions are within 1-2 ulp = 2.2e-16 each; the
+//    compositions below chain up to ~5 operations);
+//  - float32 transcendentals: 2e-6. ScalarMath<float> uses vmath's polynomial approximations,
+//    bounded by 4 ulp (1 ulp <= 1.2e-7 relative); a composition chains up to ~5 roundings and
+//    functions, whose condition number is at most ~3 on the ranges tested: <= ~16 ulp.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <numbers>
+
+#include "nnjit/autodiff.hpp"
+#include "nnjit/graph_ops.hpp"
+#include "nnjit/interpreter.hpp"
+
+using namespace nnjit;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+double transcendental_tol(DType dtype) { return dtype == DType::f32 ? 2e-6 : 1e-14; }
+
+using Builder = std::function<Value(std::span<const Value>)>;
+
+// Runs f on inputs bound to `args` converted to `dtype`.
+Tensor run_op(DType dtype, const std::vector<Tensor>& args, const Builder& f) {
+    Graph g;
+    std::vector<Value> xs;
+    Bindings b;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string name = fmt::format("x{}", i);
+        xs.push_back(g.input(name, dtype, args[i].shape()));
+        b[name] = args[i].to(dtype);
+    }
+    const Value y = f(xs);
+    REQUIRE(y.dtype() == dtype);
+    return Interpreter({y}).run(b)[0];
+}
+
+Tensor vec(std::vector<double> v) {
+    const auto n = static_cast<std::int64_t>(v.size());
+    return Tensor::from<double>(Shape{n}, std::span<const double>(v));
+}
+
+// The values a tensor holds once converted to `dtype`, as doubles: what the reference sees.
+std::vector<double> rounded(const Tensor& t, DType dtype) { return t.to(dtype).to_doubles(); }
+
+double round_to(DType dtype, double v) { return dtype == DType::f32 ? static_cast<double>(static_cast<float>(v)) : v; }
+
+// got[i] == ref[i] rounded to dtype (NaN matches NaN).
+void check_exact(const Tensor& got, const std::vector<double>& ref) {
+    const auto g = got.to_doubles();
+    REQUIRE(g.size() == ref.size());
+    for (std::size_t i = 0; i < g.size(); ++i) {
+        const double want = round_to(got.dtype(), ref[i]);
+        INFO("element " << i << ": got " << g[i] << ", want " << want);
+        if (std::isnan(want)) CHECK(std::isnan(g[i]));
+        else CHECK(g[i] == want);
+    }
+}
+
+void check_close(const Tensor& got, const std::vector<double>& ref, double rel) {
+    const auto g = got.to_doubles();
+    REQUIRE(g.size() == ref.size());
+    for (std::size_t i = 0; i < g.size(); ++i) {
+        INFO(fmt::format("element {}: got {:.17g}, want {:.17g}, rel tol {}", i, g[i], ref[i], rel));
+        if (std::isnan(ref[i])) CHECK(std::isnan(g[i]));
+        else if (std::isinf(ref[i])) CHECK(g[i] == ref[i]);
+        else CHECK(std::abs(g[i] - ref[i]) <= rel * std::abs(ref[i]));
+    }
+}
+
+std::vector<double> map(const std::vector<double>& xs, const std::function<double(double)>& f) {
+    std::vector<double> out;
+    for (double x : xs) out.push_back(f(x));
+    return out;
+}
+std::vector<double> map2(const std::vector<double>& a, const std::vector<double>& b,
+                         const std::function<double(double, double)>& f) {
+    std::vector<double> out;
+    for (std::size_t i = 0; i < a.size(); ++i) out.push_back(f(a[i], b[i]));
+    return out;
+}
+
+const std::vector<double> kPoints = {-3.0, -1.5, -0.7, -0.1, -1e-3, 1e-3, 0.25, 0.9, 2.0, 3.5};
+const std::vector<double> kPositive = {1e-3, 0.1, 0.5, 1.0, 2.0, 10.0, 1000.0};
+
+double ref_sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double ref_gelu(double x) { return 0.5 * x * (1.0 + std::erf(x / std::numbers::sqrt2)); }
+double ref_softplus(double x) { return std::log1p(std::exp(x)); }
+
+}  // namespace
+
+TEST_CASE("forward: exact elementwise ops", "[interp][forward]") {
+    const Tensor a = vec({-3.5, -1.25, -0.0, 0.0, 0.1, 2.0, 7.75, 1e30});
+    const Tensor b = vec({2.0, -0.5, 3.0, -4.0, 0.3, 2.0, -1e-3, 1e-10});
+    for (DType dtype : {DType::f32, DType::f64}) {
+        INFO(dtype_name(dtype));
+        const auto x = rounded(a, dtype), y = rounded(b, dtype);
+        check_exact(run_op(dtype, {a, b}, [](auto v) { return v[0] + v[1]; }), map2(x, y, std::plus<>()));
+        check_exact(run_op(dtype, {a, b}, [](auto v) { return v[0] - v[1]; }), map2(x, y, std::minus<>()));
+        check_exact(run_op(dtype, {a, b}, [](auto v) { return v[0] * v[1]; }), map2(x, y, std::multiplies<>()));
+        check_exact(run_op(dtype, {a, b}, [](auto v) { return v[0] / v[1]; }), map2(x, y, std::divides<>()));
+        check_exact(run_op(dtype, {a}, [](auto v) { return -v[0]; }), map(x, [](double t) { return -t; }));
+        check_exact(run_op(dtype, {a}, [](auto v) { return abs(v[0]); }), map(x, [](double t) { return std::abs(t); }));
+        check_exact(run_op(dtype, {a}, [](auto v) { return relu(v[0]); }),
+                    map(x, [](double t) { return t > 0 ? t : 0.0; }));
+        check_exact(run_op(dtype, {a, b}, [](auto v) { return maximum(v[0], v[1]); }),
+                    map2(x, y, [](double p, double q) { return std::max(p, q); }));
+        check_exact(run_op(dtype, {a, b}, [](auto v) { return minimum(v[0], v[1]); }),
+                    map2(x, y, [](double p, double q) { return std::min(p, q); }));
+        check_exact(run_op(dtype, {a, b}, [](auto v) { return greater(v[0], v[1]); }),
+                    map2(x, y, [](double p, double q) { return p > q ? 1.0 : 0.0; }));
+        check_exact(run_op(dtype, {a, b}, [](auto v) { return equal(v[0], v[1]); }),
+                    map2(x, y, [](double p, double q) { return p == q ? 1.0 : 0.0; }));
+        const Tensor c = vec({1, 0, 0, 1, -2, 0, 1, 0});
+        std::vector<double> chosen;
+        for (std::size_t i = 0; i < x.size(); ++i) chosen.push_back(c.flat(static_cast<std::int64_t>(i)) != 0 ? x[i] : y[i]);
+        check_exact(run_op(dtype, {c, a, b}, [](auto v) { return where(v[0], v[1], v[2]); }), chosen);
+        const Tensor pos = vec(kPositive);
+        check_exact(run_op(dtype, {pos}, [](auto v) { return sqrt(v[0]); }),
+                    map(rounded(pos, dtype), [](double t) { return std::sqrt(t); }));
+        // Scalars meet tensors in the tensor's dtype.
+        check_exact(run_op(dtype, {a}, [](auto v) { return 2.0 * v[0] + 0.5; }),
+                    map(x, [](double t) { return 2.0 * t + 0.5; }));
+    }
+}
+
+TEST_CASE("forward: ops with a slope", "[interp][forward]") {
+    const Tensor a = vec({-3.0, -0.5, 0.0, 0.75, 4.0});
+    const Tensor slope = vec({0.25, 0.5, 2.0, -1.0, 0.125});
+    for (DType dtype : {DType::f32, DType::f64}) {
+        INFO(dtype_name(dtype));
+        const auto x = rounded(a, dtype);
+        // 0.25 and the slopes are exact in both dtypes, so the products are exact.
+        check_exact(run_op(dtype, {a}, [](auto v) { return leaky_relu(v[0], 0.25); }),
+                    map(x, [](double t) { return t > 0 ? t : 0.25 * t; }));
+        check_exact(run_op(dtype, {a, slope}, [](auto v) { return prelu(v[0], v[1]); }),
+                    map2(x, slope.to_doubles(), [](double t, double s) { return t > 0 ? t : s * t; }));
+        // The default alpha 0.01 is rounded to the dtype first.
+        const double alpha = round_to(dtype, 0.01);
+        check_exact(run_op(dtype, {a}, [](auto v) { return leaky_relu(v[0]); }),
+                    map(x, [&](double t) { return t > 0 ? t : round_to(dtype, alpha * t); }));
+        // prelu's slope broadcasts (one per column).
+        const Tensor m = Tensor::from<double>(Shape{2, 2}, {-1, 2, -3, -4});
+        check_exact(run_op(dtype, {m, vec({0.5, 0.25})}, [](auto v) { return prelu(v[0], v[1]); }),
+                    {-0.5, 2, -1.5, -1});
+        check_close(run_op(dtype, {a}, [](auto v) { return elu(v[0], 1.5); }),
+                    map(x, [](double t) { return t > 0 ? t : 1.5 * std::expm1(t); }), transcendental_tol(dtype));
+    }
+}
+
+TEST_CASE("forward: transcendental ops against std:: in double", "[interp][forward]") {
+    const Tensor p = vec(kPoints);
+    const Tensor pos = vec(kPositive);
+    for (DType dtype : {DType::f32, DType::f64}) {
+        INFO(dtype_name(dtype));
+        const double tol = transcendental_tol(dtype);
+        const auto x = rounded(p, dtype);
+        const auto xp = rounded(pos, dtype);
+        SECTION("exp") {
+            check_close(run_op(dtype, {p}, [](auto v) { return exp(v[0]); }), map(x, [](double t) { return std::exp(t); }),
+                        tol);
+        }
+        SECTION("log") {
+            check_close(run_op(dtype, {pos}, [](auto v) { return log(v[0]); }),
+                        map(xp, [](double t) { return std::log(t); }), tol);
+        }
+        SECTION("sigmoid") {
+            check_close(run_op(dtype, {p}, [](auto v) { return sigmoid(v[0]); }), map(x, ref_sigmoid), tol);
+        }
+        SECTION("tanh") {
+            check_close(run_op(dtype, {p}, [](auto v) { return tanh(v[0]); }),
+                        map(x, [](double t) { return std::tanh(t); }), tol);
+        }
+        SECTION("silu") {
+            check_close(run_op(dtype, {p}, [](auto v) { return silu(v[0]); }),
+                        map(x, [](double t) { return t * ref_sigmoid(t); }), tol);
+        }
+        SECTION("gelu (erf form)") {
+            check_close(run_op(dtype, {p}, [](auto v) { return gelu(v[0]); }), map(x, ref_gelu), tol);
+        }
+        SECTION("softplus") {
+            check_close(run_op(dtype, {p}, [](auto v) { return softplus(v[0]); }), map(x, ref_softplus), tol);
+        }
+        SECTION("erfc") {
+            check_close(run_op(dtype, {p}, [](auto v) { return erfc(v[0]); }),
+                        map(x, [](double t) { return std::erfc(t); }), tol);
+        }
+        SECTION("elu") {
+            check_close(run_op(dtype, {p}, [](auto v) { return elu(v[0]); }),
+                        map(x, [](double t) { return t > 0 ? t : std::expm1(t); }), tol);
+        }
+    }
+}
+
+TEST_CASE("forward: special values", "[interp][forward]") {
+    for (DType dtype : {DType::f32, DType::f64}) {
+        INFO(dtype_name(dtype));
+        SECTION("sigmoid(+-1000) is exactly 1 and 0, with a gradient of exactly 0") {
+            Graph g;
+            const Value x = g.input("x", dtype, Shape{4});
+            const Value y = sigmoid(x);
+            const auto out = Interpreter({y, grad(y, x)}).run({{"x", vec({-1000, 1000, -30, 100}).to(dtype)}});
+            const auto ys = out[0].to_doubles();
+            const auto gx = out[1].to_doubles();
+            CHECK(ys[0] == 0.0);
+            CHECK(ys[1] == 1.0);
+            CHECK(ys[3] == 1.0);
+            CHECK(gx[0] == 0.0);
+            CHECK(gx[1] == 0.0);
+            CHECK(gx[3] == 0.0);
+            // Far out on the negative side sigmoid keeps its relative accuracy (no 1 - 1 + tiny).
+            const double s30 = ref_sigmoid(-30);
+            CHECK(std::abs(ys[2] - s30) <= transcendental_tol(dtype) * s30);
+            CHECK(std::abs(gx[2] - s30 * (1 - s30)) <= transcendental_tol(dtype) * s30);
+        }
+        SECTION("tanh is accurate near 0") {
+            const Tensor small = vec({1e-5, -1e-5, 1e-8, 1e-20, 3e-3});
+            const auto xs = rounded(small, dtype);
+            // Relative accuracy of a few ulp: a tanh computed as (e^2x - 1)/(e^2x + 1) loses
+            // everything here (relative error ~1e-3 at 1e-5 in float32).
+            check_close(run_op(dtype, {small}, [](auto v) { return tanh(v[0]); }),
+                        map(xs, [](double t) { return std::tanh(t); }), dtype == DType::f32 ? 5e-7 : 1e-15);
+            CHECK(run_op(dtype, {vec({0.0, -0.0})}, [](auto v) { return tanh(v[0]); }).to_doubles() ==
+                  std::vector<double>{0.0, -0.0});
+            CHECK(std::signbit(run_op(dtype, {vec({-0.0})}, [](auto v) { return tanh(v[0]); }).flat(0)));
+            CHECK(run_op(dtype, {vec({1000, -1000})}, [](auto v) { return tanh(v[0]); }).to_doubles() ==
+                  std::vector<double>{1, -1});
+        }
+        SECTION("softplus does not overflow and stays accurate far out") {
+            const auto y = run_op(dtype, {vec({1000, -1000, -50, 50})}, [](auto v) { return softplus(v[0]); });
+            CHECK(y.flat(0) == 1000.0);
+            CHECK_FALSE(std::isnan(y.flat(1)));
+            CHECK(y.flat(1) >= 0.0);
+            CHECK(y.flat(1) < 1e-300);
+            // softplus(-50) = log1p(e^-50) ~ e^-50: relative accuracy kept
+            CHECK(std::abs(y.flat(2) - std::exp(-50.0)) <= transcendental_tol(dtype) * std::exp(-50.0));
+            CHECK(y.flat(3) == 50.0);
+        }
+        SECTION("log_softmax and softmax of [1000, 0] are finite and right") {
+            const Tensor x = Tensor::from<double>(Shape{1, 2}, {1000, 0});
+            const auto ls = run_op(dtype, {x}, [](auto v) { return log_softmax(v[0]); }).to_doubles();
+            CHECK(ls[0] == 0.0);  // -log1p(e^-1000) rounds to 0
+            CHECK(ls[1] == -1000.0);
+            const auto sm = run_op(dtype, {x}, [](auto v) { return softmax(v[0]); }).to_doubles();
+            CHECK(sm == std::vector<double>{1.0, 0.0});
+            const auto big = run_op(dtype, {Tensor::from<double>(Shape{3}, {-1000, -1000, -1000})},
+                                    [](auto v) { return log_softmax(v[0]); });
+            check_close(big, std::vector<double>(3, -std::log(3.0)), transcendental_tol(dtype));
+        }
+        SECTION("exp, log and sqrt at the edges of their domains") {
+            CHECK(run_op(dtype, {vec({1000, -1000})}, [](auto v) { return exp(v[0]); }).to_doubles() ==
+                  std::vector<double>{kInf, 0.0});
+            const auto l = run_op(dtype, {vec({0.0, -1.0, kInf})}, [](auto v) { return log(v[0]); }).to_doubles();
+            CHECK(l[0] == -kInf);
+            CHECK(std::isnan(l[1]));
+            CHECK(l[2] == kInf);
+            CHECK(std::isnan(run_op(dtype, {vec({-1.0})}, [](auto v) { return sqrt(v[0]); }).flat(0)));
+            // relu(-0) is +0, as in PyTorch
+            CHECK_FALSE(std::signbit(run_op(dtype, {vec({-0.0})}, [](auto v) { return relu(v[0]); }).flat(0)));
+        }
+        SECTION("gelu far out keeps relative accuracy (erfc form)") {
+            const auto y = run_op(dtype, {vec({-8.0, 8.0})}, [](auto v) { return gelu(v[0]); });
+            const double want = 0.5 * -8.0 * std::erfc(8.0 / std::numbers::sqrt2);  // ~ -5e-15
+            CHECK(std::abs(y.flat(0) - want) <= 1e-5 * std::abs(want));  // erfc's condition number ~ 64 here
+            CHECK(y.flat(1) == 8.0);
+        }
+    }
+}
+
+TEST_CASE("forward: NaN propagates through every elementwise op", "[interp][forward]") {
+    // Every unary op gives NaN for NaN; binary arithmetic and maximum/minimum give NaN when
+    // either operand is NaN. The documented exceptions follow PyTorch's select semantics:
+    //   prelu(x > 0, slope NaN) = x (the slope is not used for positive x);
+    //   where(NaN, a, b) = a (NaN counts as non-zero); greater/equal with NaN give 0.
+    const std::vector<std::pair<const char*, std::function<Value(Value)>>> unary = {
+        {"neg", [](Value x) { return -x; }},
+        {"exp", [](Value x) { return exp(x); }},
+        {"log", [](Value x) { return log(x); }},
+        {"sqrt", [](Value x) { return sqrt(x); }},
+        {"abs", [](Value x) { return abs(x); }},
+        {"relu", [](Value x) { return relu(x); }},
+        {"leaky_relu", [](Value x) { return leaky_relu(x); }},
+        {"sigmoid", [](Value x) { return sigmoid(x); }},
+        {"tanh", [](Value x) { return tanh(x); }},
+        {"elu", [](Value x) { return elu(x); }},
+        {"silu", [](Value x) { return silu(x); }},
+        {"gelu", [](Value x) { return gelu(x); }},
+        {"softplus", [](Value x) { return softplus(x); }},
+        {"erfc", [](Value x) { return erfc(x); }},
+    };
+    const std::vector<std::pair<const char*, std::function<Value(Value, Value)>>> binary = {
+        {"add", [](Value a, Value b) { return a + b; }},
+        {"sub", [](Value a, Value b) { return a - b; }},
+        {"mul", [](Value a, Value b) { return a * b; }},
+        {"div", [](Value a, Value b) { return a / b; }},
+        {"maximum", [](Value a, Value b) { return maximum(a, b); }},
+        {"minimum", [](Value a, Value b) { return minimum(a, b); }},
+    };
+    for (DType dtype : {DType::f32, DType::f64}) {
+        INFO(dtype_name(dtype));
+        const Tensor nan = vec({kNaN, -kNaN});
+        for (const auto& [name, f] : unary) {
+            INFO(name);
+            const auto y = run_op(dtype, {nan}, [&](auto v) { return f(v[0]); }).to_doubles();
+            CHECK(std::isnan(y[0]));
+            CHECK(std::isnan(y[1]));
+        }
+        const Tensor mixed = vec({kNaN, 1.0, kNaN, -5.0});
+        const Tensor other = vec({2.0, kNaN, kNaN, -7.0});
+        for (const auto& [name, f] : binary) {
+            INFO(name);
+            const auto y = run_op(dtype, {mixed, other}, [&](auto v) { return f(v[0], v[1]); }).to_doubles();
+            CHECK(std::isnan(y[0]));
+            CHECK(std::isnan(y[1]));
+            CHECK(std::isnan(y[2]));
+            CHECK_FALSE(std::isnan(y[3]));
+        }
+        // prelu: NaN input gives NaN; a NaN slope only matters where x <= 0.
+        const auto pr = run_op(dtype, {vec({kNaN, 2.0, -2.0}), vec({0.5, kNaN, kNaN})},
+                               [](auto v) { return prelu(v[0], v[1]); })
+                            .to_doubles();
+        CHECK(std::isnan(pr[0]));
+        CHECK(pr[1] == 2.0);
+        CHECK(std::isnan(pr[2]));
+        // where: NaN in the chosen branch propagates, in the other does not; a NaN condition picks a.
+        const auto wh = run_op(dtype, {vec({1, 0, kNaN}), vec({kNaN, kNaN, 3}), vec({4, 5, kNaN})},
+                               [](auto v) { return where(v[0], v[1], v[2]); })
+                            .to_doubles();
+        CHECK(std::isnan(wh[0]));
+        CHECK(wh[1] == 5.0);
+        CHECK(wh[2] == 3.0);
+        CHECK(run_op(dtype, {vec({kNaN, kNaN}), vec({kNaN, 1})}, [](auto v) { return greater(v[0], v[1]) + equal(v[0], v[1]); })
+                  .to_doubles() == std::vector<double>{0, 0});
+        // Reductions and softmax: NaN poisons the sum and the whole softmax slice only.
+        const Tensor m = Tensor::from<double>(Shape{2, 2}, {kNaN, 1, 2, 3});
+        const auto s = run_op(dtype, {m}, [](auto v) { return sum(v[0], 1); }).to_doubles();
+        CHECK(std::isnan(s[0]));
+        CHECK(s[1] == 5.0);
+        const auto sm = run_op(dtype, {m}, [](auto v) { return softmax(v[0]); }).to_doubles();
+        CHECK(std::isnan(sm[0]));
+        CHECK(std::isnan(sm[1]));
+        CHECK_FALSE(std::isnan(sm[2]));
+    }
+}
+
+namespace {
+
+// C = A B by the definition, in double.
+std::vector<double> naive_matmul(const Tensor& a, const Tensor& b) {
+    const std::int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+    std::vector<double> c(static_cast<std::size_t>(m * n), 0.0);
+    for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t j = 0; j < n; ++j) {
+            double acc = 0;
+            for (std::int64_t p = 0; p < k; ++p) acc += a.at({i, p}) * b.at({p, j});
+            c[static_cast<std::size_t>(i * n + j)] = acc;
+        }
+    return c;
+}
+
+// |got - want| <= tol * sum_p |a_ip b_pj|: the error bound of any summation order.
+void check_matmul(const Tensor& got, const Tensor& a, const Tensor& b, double tol) {
+    const auto want = naive_matmul(a, b);
+    const auto abs_a = map(a.to_doubles(), [](double v) { return std::abs(v); });
+    const Tensor aa = Tensor::from<double>(a.shape(), std::span<const double>(abs_a));
+    const auto abs_b = map(b.to_doubles(), [](double v) { return std::abs(v); });
+    const auto scale = naive_matmul(aa, Tensor::from<double>(b.shape(), std::span<const double>(abs_b)));
+    REQUIRE(got.shape() == Shape{a.shape()[0], b.shape()[1]});
+    const auto g = got.to_doubles();
+    for (std::size_t i = 0; i < g.size(); ++i) {
+        INFO("element " << i << ": got " << g[i] << ", want " << want[i]);
+        CHECK(std::abs(g[i] - want[i]) <= tol * scale[i]);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("forward: matmul against a naive triple loop, including transposed views", "[interp][forward]") {
+    for (DType dtype : {DType::f32, DType::f64}) {
+        INFO(dtype_name(dtype));
+        // float32: k = 7 products summed, each step within 2^-24 relative: 8 * 6e-8 < 1e-6.
+        const double tol = dtype == DType::f32 ? 1e-6 : 1e-15;
+        const Tensor a = Tensor::randn(dtype, Shape{5, 7}, 1);
+        const Tensor b = Tensor::randn(dtype, Shape{7, 3}, 2);
+        const Tensor at = Tensor::randn(dtype, Shape{7, 5}, 3);
+        const Tensor bt = Tensor::randn(dtype, Shape{3, 7}, 4);
+        SECTION("plain") { check_matmul(run_op(dtype, {a, b}, [](auto v) { return matmul(v[0], v[1]); }), a, b, tol); }
+        SECTION("transposed in the graph") {
+            check_matmul(run_op(dtype, {at, bt}, [](auto v) { return matmul(transpose(v[0]), transpose(v[1])); }),
+                         at.transpose(), bt.transpose(), tol);
+            check_matmul(run_op(dtype, {a, bt}, [](auto v) { return matmul(v[0], transpose(v[1])); }), a,
+                         bt.transpose(), tol);
+        }
+        SECTION("caller passes transposed and broadcast views") {
+            Graph g;
+            const Value x = g.input("x", dtype, Shape{5, 7});
+            const Value w = g.input("w", dtype, Shape{7, 3});
+            const Tensor xv = at.transpose();                                    // strides (1, 5)
+            const Tensor wv = Tensor::randn(dtype, Shape{3}, 5).broadcast_to(Shape{7, 3});  // stride 0 rows
+            REQUIRE_FALSE(xv.is_contiguous());
+            const Tensor out = Interpreter({matmul(x, w)}).run({{"x", xv}, {"w", wv}})[0];
+            check_matmul(out, xv, wv, tol);
+        }
+        SECTION("empty inner dimension gives zeros") {
+            const Tensor e1 = Tensor::zeros(dtype, Shape{2, 0});
+            const Tensor e2 = Tensor::zeros(dtype, Shape{0, 3});
+            const Tensor out = run_op(dtype, {e1, e2}, [](auto v) { return matmul(v[0], v[1]); });
+            CHECK(out.to_doubles() == std::vector<double>(6, 0.0));
+        }
+    }
+}
+
+TEST_CASE("forward: reductions", "[interp][forward]") {
+    for (DType dtype : {DType::f32, DType::f64}) {
+        INFO(dtype_name(dtype));
+        // Small integers: every sum is exact in both dtypes.
+        const Tensor x = Tensor::arange(DType::f64, 24).reshape(Shape{2, 3, 4});
+        const auto r = [&](const Builder& f) { return run_op(dtype, {x}, f); };
+        CHECK(r([](auto v) { return sum(v[0]); }).to_doubles() == std::vector<double>{276});
+        const Tensor kd = r([](auto v) { return sum(v[0], true); });
+        CHECK(kd.shape() == Shape{1, 1, 1});
+        CHECK(kd.flat(0) == 276);
+        // sum over axis 1 of arange(24).reshape(2,3,4): [[12,15,18,21],[48,51,54,57]]
+        const Tensor s1 = r([](auto v) { return sum(v[0], 1); });
+        CHECK(s1.shape() == Shape{2, 4});
+        CHECK(s1.to_doubles() == std::vector<double>{12, 15, 18, 21, 48, 51, 54, 57});
+        const Tensor s2 = r([](auto v) { return sum(v[0], -1, true); });
+        CHECK(s2.shape() == Shape{2, 3, 1});
+        CHECK(s2.to_doubles() == std::vector<double>{6, 22, 38, 54, 70, 86});
+        const Tensor s02 = r([](auto v) { return sum(v[0], std::vector<std::int64_t>{0, 2}); });
+        CHECK(s02.to_doubles() == std::vector<double>{6 + 54, 22 + 70, 38 + 86});
+        CHECK(r([](auto v) { return mean(v[0]); }).to_doubles() == std::vector<double>{11.5});
+        const Tensor m0 = r([](auto v) { return mean(v[0], 0, true); });
+        CHECK(m0.shape() == Shape{1, 3, 4});
+        std::vector<double> want;
+        for (int i = 0; i < 12; ++i) want.push_back(i + 6.0);
+        CHECK(m0.to_doubles() == want);
+        // Reducing a transposed view.
+        CHECK(run_op(dtype, {Tensor::arange(DType::f64, 6).reshape(Shape{2, 3})},
+                     [](auto v) { return sum(transpose(v[0]), 1); })
+                  .to_doubles() == std::vector<double>{3, 5, 7});
+        // A long float32 sum is accumulated in double: 1e6 copies of 0.1f.
+        const Tensor many = Tensor::full(DType::f64, Shape{1000000}, 0.1);
+        const double got = run_op(dtype, {many}, [](auto v) { return sum(v[0]); }).flat(0);
+        const double want_sum = 1e6 * round_to(dtype, 0.1);
+        CHECK(std::abs(got - want_sum) <= 1e-7 * want_sum);  // one float32 rounding of the total
+    }
+}
+
+TEST_CASE("forward: layout ops", "[interp][forward]") {
+    for (DType dtype : {DType::f32, DType::f64}) {
+        INFO(dtype_name(dtype));
+        const Tensor x = Tensor::arange(DType::f64, 6).reshape(Shape{2, 3});
+        const Tensor t = run_op(dtype, {x}, [](auto v) { return transpose(v[0]); });
+        CHECK(t.shape() == Shape{3, 2});
+        CHECK(t.to_doubles() == std::vector<double>{0, 3, 1, 4, 2, 5});
+        const Tensor r = run_op(dtype, {x}, [](auto v) { return reshape(v[0], Shape{3, 2}); });
+        CHECK(r.to_doubles() == std::vector<double>{0, 1, 2, 3, 4, 5});
+        const Tensor rt = run_op(dtype, {x}, [](auto v) { return reshape(transpose(v[0]), Shape{6}); });
+        CHECK(rt.to_doubles() == std::vector<double>{0, 3, 1, 4, 2, 5});
+        const Tensor b = run_op(dtype, {vec({1, 2, 3})}, [](auto v) { return broadcast_to(v[0], Shape{2, 3}); });
+        CHECK(b.to_doubles() == std::vector<double>{1, 2, 3, 1, 2, 3});
+        const Tensor p = run_op(dtype, {Tensor::arange(DType::f64, 24).reshape(Shape{2, 3, 4})},
+                                [](auto v) { return transpose(v[0], {2, 0, 1}); });
+        CHECK(p.shape() == Shape{4, 2, 3});
+        CHECK(p.at({3, 1, 2}) == 1 * 12 + 2 * 4 + 3);
+    }
+    const Tensor c = run_op(DType::f64, {vec({0.1, 1e40})}, [](auto v) { return cast(cast(v[0], DType::f32), DType::f64); });
+    CHECK(c.flat(0) == static_cast<double>(0.1f));
+    CHECK(c.flat(1) == kInf);  // 1e40 overflows float32
+}
+
+TEST_CASE("forward: softmax, log_softmax and the losses", "[interp][forward]") {
+    const Tensor logits = Tensor::from<double>(Shape{2, 3}, {1.0, 2.0, 0.5, -1.0, 3.0, 0.0});
+    const Tensor target = Tensor::from<double>(Shape{2, 3}, {0.0, 1.0, 0.0, 0.2, 0.3, 0.5});
+    for (DType dtype : {DType::f32, DType::f64}) {
+        INFO(dtype_name(dtype));
+        const double tol = transcendental_tol(dtype);
+        const auto x = rounded(logits, dtype);
+        const auto t = rounded(target, dtype);
+        std::vector<double> sm(6), lsm(6), sm0(6);
+        for (int i = 0; i < 2; ++i) {
+            double z = 0;
+            for (int j = 0; j < 3; ++j) z += std::exp(x[static_cast<std::size_t>(3 * i + j)]);
+            for (int j = 0; j < 3; ++j) {
+                const auto k = static_cast<std::size_t>(3 * i + j);
+                sm[k] = std::exp(x[k]) / z;
+                lsm[k] = x[k] - std::log(z);
+            }
+        }
+        for (int j = 0; j < 3; ++j) {
+            const double z = std::exp(x[static_cast<std::size_t>(j)]) + std::exp(x[static_cast<std::size_t>(3 + j)]);
+            sm0[static_cast<std::size_t>(j)] = std::exp(x[static_cast<std::size_t>(j)]) / z;
+            sm0[static_cast<std::size_t>(3 + j)] = std::exp(x[static_cast<std::size_t>(3 + j)]) / z;
+        }
+        check_close(run_op(dtype, {logits}, [](auto v) { return softmax(v[0]); }), sm, tol);
+        check_close(run_op(dtype, {logits}, [](auto v) { return log_softmax(v[0], 1); }), lsm, tol);
+        check_close(run_op(dtype, {logits}, [](auto v) { return softmax(v[0], 0); }), sm0, tol);
+        double ce = 0, se = 0;
+        for (std::size_t k = 0; k < 6; ++k) {
+            ce -= t[k] * lsm[k];
+            se += (x[k] - t[k]) * (x[k] - t[k]);
+        }
+        check_close(run_op(dtype, {logits, target}, [](auto v) { return cross_entropy(v[0], v[1]); }), {ce / 2}, tol);
+        check_close(run_op(dtype, {logits, target}, [](auto v) { return mse(v[0], v[1]); }), {se / 6}, tol);
+    }
+}
