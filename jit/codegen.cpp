@@ -155,7 +155,10 @@ private:
             if (inner_stride(spec_.operands[k]) == 0)
                 hoisted_[k] = b_.CreateVectorSplat(lanes_, b_.CreateLoad(m_.elem, op_row_.back()));
         }
-        auto* out_off = b_.CreateMul(row, b_.getInt64(static_cast<std::uint64_t>(spec_.row_length())));
+        // One-dimensional kernels are shared by every length (see KernelSpec::key): their only
+        // row is row 0, and the length must not appear in the code.
+        Value* out_off = outer == 0 ? static_cast<Value*>(b_.getInt64(0))
+                                    : b_.CreateMul(row, b_.getInt64(static_cast<std::uint64_t>(spec_.row_length())));
         for (Value* base : out_base_) out_row_.push_back(b_.CreateGEP(m_.elem, base, out_off));
         for (std::size_t r = 0; r < spec_.reductions.size(); ++r) {
             const auto& s = spec_.reductions[r].acc_strides;
@@ -208,11 +211,16 @@ private:
         b_.CreateBr(done);
 
         b_.SetInsertPoint(done);
+        std::vector<llvm::PHINode*> totals(accs.size(), nullptr);
         for (std::size_t r = 0; r < accs.size(); ++r) {
             if (!accs[r]) continue;
-            auto* total = b_.CreatePHI(dvec_, 2);
-            total->addIncoming(accs[r], tail_check);
-            total->addIncoming(acc_tail[r], tail_end);
+            totals[r] = b_.CreatePHI(dvec_, 2);
+            totals[r]->addIncoming(accs[r], tail_check);
+            totals[r]->addIncoming(acc_tail[r], tail_end);
+        }
+        for (std::size_t r = 0; r < accs.size(); ++r) {
+            if (!accs[r]) continue;
+            auto* total = totals[r];
             // Ordered (no reassociation flag): the lanes are added in a fixed order.
             auto* sum = b_.CreateFAddReduce(llvm::ConstantFP::get(b_.getDoubleTy(), 0.0), total);
             auto* old = b_.CreateLoad(b_.getDoubleTy(), acc_row_[r]);

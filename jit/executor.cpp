@@ -35,6 +35,7 @@ Chunks chunks_of(const KernelSpec& spec) {
     } else {
         c.per_chunk = (rows + want - 1) / want;
     }
+    c.per_chunk = std::max<std::int64_t>(c.per_chunk, 1);
     const std::int64_t total = c.by_rows ? rows : len;
     c.count = std::max<std::int64_t>(1, (total + c.per_chunk - 1) / c.per_chunk);
     return c;

@@ -14,7 +14,10 @@ std::int64_t KernelSpec::rows() const {
 
 std::string KernelSpec::key() const {
     // Doubles as %a (exact): two constants that print alike are the same bits.
-    std::string s = fmt::format("{} dims=({})", dtype_name(dtype), fmt::join(dims, ","));
+    // A one-dimensional loop's code does not depend on its length (the caller passes the
+    // range), so every length shares one kernel.
+    std::string s = dims.size() == 1 ? fmt::format("{} dims=(*)", dtype_name(dtype))
+                                     : fmt::format("{} dims=({})", dtype_name(dtype), fmt::join(dims, ","));
     for (const auto& o : operands) s += fmt::format(" in({})", fmt::join(o, ","));
     for (std::size_t i = 0; i < instrs.size(); ++i) {
         const Instr& in = instrs[i];

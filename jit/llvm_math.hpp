@@ -3,8 +3,8 @@
 // instruction ScalarMath performs on one number (no fast-math flags, fma only where the
 // rule calls fma), so a kernel computes each lane bit for bit as the interpreter does.
 // Transcendentals follow ScalarMath too: float32 runs vmath's algorithms, emitted inline;
-// float64 (and erfc, which ScalarMath takes from libm in both dtypes) calls the same libm
-// function once per lane. Included by codegen.cpp only: it pulls in LLVM headers.
+// float64 calls the same libm function as ScalarMath<double>, once per lane (a scalar call in the
+// loop). Included by codegen.cpp only: it pulls in LLVM headers.
 #pragma once
 
 #include <llvm/IR/Constants.h>
@@ -70,7 +70,7 @@ struct LlvmMath {
     Value log(Value a) { return f64 ? libm("log", a) : vmath::log(*this, a); }
     Value log1p(Value a) { return f64 ? libm("log1p", a) : vmath::log1p(*this, a); }
     Value tanh(Value a) { return f64 ? libm("tanh", a) : vmath::tanh(*this, a); }
-    Value erfc(Value a) { return libm(f64 ? "erfc" : "erfcf", a); }
+    Value erfc(Value a) { return f64 ? libm("erfc", a) : vmath::erfc(*this, a); }
 
     Value gt(Value a, Value x) { return b.CreateFCmpOGT(a, x); }
     Value lt(Value a, Value x) { return b.CreateFCmpOLT(a, x); }

@@ -1,0 +1,309 @@
+// The JIT against the interpreter (the oracle): every elementwise op in both dtypes and at
+// sizes around the vector width, forward and gradient, bit for bit; broadcasting, reductions,
+// the caches, the generated assembly, and compiling from several threads.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <thread>
+#include <unistd.h>
+
+#include "../jit/engine.hpp"
+#include "../jit/fusion.hpp"
+#include "nnjit/autodiff.hpp"
+#include "nnjit/engine.hpp"
+#include "nnjit/graph_ops.hpp"
+
+using namespace nnjit;
+
+namespace {
+
+// Values that exercise every branch of the rules: signs, zeros of both signs, ties between
+// operands (every 5th element of `tie_with`), tiny and huge magnitudes, and inf / NaN.
+Tensor test_data(DType dtype, const Shape& shape, std::uint64_t seed, const Tensor* tie_with = nullptr) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> normal(0.0, 3.0);
+    const std::int64_t n = shape.numel();
+    std::vector<double> v(static_cast<std::size_t>(n));
+    const double special[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 1e-30, -1e30, 100.0, -100.0, 1.0};
+    for (std::int64_t i = 0; i < n; ++i) {
+        double x = normal(rng);
+        if (i % 7 == 3) x = special[(i / 7) % 10];
+        if (tie_with && i % 5 == 0 && i < tie_with->numel()) x = tie_with->flat(i);
+        v[static_cast<std::size_t>(i)] = x;
+    }
+    if (dtype == DType::f64) return Tensor::from<double>(shape, std::span<const double>(v));
+    std::vector<float> f(v.begin(), v.end());
+    return Tensor::from<float>(shape, std::span<const float>(f));
+}
+
+struct Results {
+    std::vector<Tensor> jit, interp;
+};
+
+Results run_both(const std::vector<Value>& outputs, const Bindings& bindings) {
+    return {compile(outputs, Backend::jit)->run(bindings), compile(outputs, Backend::interp)->run(bindings)};
+}
+
+// |a - b| <= atol + rtol |b| everywhere; NaN only where the other is NaN, infinities equal.
+bool close(const Tensor& a, const Tensor& b, double rtol, double atol) {
+    if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
+    const auto x = a.to_doubles(), y = b.to_doubles();
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        if (std::isnan(x[i]) || std::isnan(y[i])) {
+            if (std::isnan(x[i]) != std::isnan(y[i])) return false;
+            continue;
+        }
+        if (std::isinf(x[i]) || std::isinf(y[i])) {
+            if (x[i] != y[i]) return false;
+            continue;
+        }
+        if (std::abs(x[i] - y[i]) > atol + rtol * std::abs(y[i])) return false;
+    }
+    return true;
+}
+
+std::vector<Op> elementwise_ops() {
+    std::vector<Op> ops;
+    for (const OpInfo& info : op_table())
+        if (info.kind == OpKind::Elementwise) ops.push_back(*op_by_name(info.name));
+    return ops;
+}
+
+}  // namespace
+
+TEST_CASE("jit: every elementwise op, forward and gradient, bit for bit with the interpreter", "[jit]") {
+    const std::int64_t sizes[] = {0, 1, 15, 16, 17, 1000, 100003};
+    for (DType dtype : {DType::f32, DType::f64}) {
+        for (Op op : elementwise_ops()) {
+            for (std::int64_t n : sizes) {
+                Graph g;
+                const int arity = op_info(op).arity;
+                std::vector<Value> xs;
+                Bindings b;
+                for (int k = 0; k < arity; ++k) {
+                    const std::string name = fmt::format("x{}", k);
+                    xs.push_back(g.input(name, dtype, Shape{n}));
+                    const Tensor* tie = k > 0 ? &b.at("x0") : nullptr;
+                    b[name] = test_data(dtype, Shape{n}, 17u * static_cast<unsigned>(k) + static_cast<unsigned>(n), tie);
+                }
+                Value y = elementwise(op, xs, 0.3);
+                Value gy = g.input("gy", dtype, Shape{n});
+                b["gy"] = test_data(dtype, Shape{n}, 99);
+                std::vector<Value> outputs{y};
+                for (Value gx : grad(y, xs, gy)) outputs.push_back(gx);
+                const Results r = run_both(outputs, b);
+                for (std::size_t k = 0; k < outputs.size(); ++k) {
+                    INFO(fmt::format("{} {} n={} output {}", op_name(op), dtype, n, k));
+                    CHECK(bitwise_equal(r.jit[k], r.interp[k]));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("jit: broadcast operands are read in place, forward bit for bit, gradients summed", "[jit]") {
+    struct Case {
+        Shape a, b;
+    };
+    const Case cases[] = {{{4, 5, 6}, {6}},      {{4, 5, 6}, {5, 1}},   {{4, 5, 6}, {4, 1, 6}}, {{37, 19}, {}},
+                          {{3, 1, 17}, {1, 9, 1}}, {{1000, 3}, {1000, 1}}, {{2, 33}, {2, 33}}};
+    for (DType dtype : {DType::f32, DType::f64}) {
+        for (const Case& c : cases) {
+            Graph g;
+            Value a = g.input("a", dtype, c.a);
+            Value bb = g.parameter("b", dtype, c.b);
+            Value y = sigmoid(a * bb + bb) * relu(a) - tanh(bb) / (abs(a) + 1.0);
+            Value gy = g.input("gy", dtype, y.shape());
+            const Value wrt[] = {a, bb};
+            auto grads = grad(y, wrt, gy);
+            Bindings bind{{"a", test_data(dtype, c.a, 1)}, {"b", test_data(dtype, c.b, 2)}, {"gy", test_data(dtype, y.shape(), 3)}};
+            // Keep the data finite here: sums of inf - inf would only test NaN placement.
+            for (auto& [name, t] : bind) t = Tensor::randn(dtype, t.shape(), std::hash<std::string>{}(name));
+            const Results r = run_both({y, grads[0], grads[1]}, bind);
+            INFO(fmt::format("{} a {} b {}", dtype, c.a, c.b));
+            CHECK(bitwise_equal(r.jit[0], r.interp[0]));
+            CHECK(bitwise_equal(r.jit[1], r.interp[1]));
+            const double rtol = dtype == DType::f32 ? 2e-6 : 1e-13;
+            CHECK(close(r.jit[2], r.interp[2], rtol, rtol));
+        }
+    }
+}
+
+TEST_CASE("jit: transposed and reshaped operands", "[jit]") {
+    Graph g;
+    Value a = g.input("a", DType::f32, Shape{6, 40});
+    Value b = g.input("b", DType::f32, Shape{40, 6});
+    Value y = exp(a) * transpose(b) + reshape(b, Shape{6, 40});
+    Bindings bind{{"a", Tensor::randn(DType::f32, Shape{6, 40}, 1)}, {"b", Tensor::randn(DType::f32, Shape{40, 6}, 2)}};
+    const Results r = run_both({y}, bind);
+    CHECK(bitwise_equal(r.jit[0], r.interp[0]));
+}
+
+TEST_CASE("jit: sums and means as kernel epilogues", "[jit]") {
+    for (DType dtype : {DType::f32, DType::f64}) {
+        for (const Shape& shape : {Shape{0, 3}, Shape{1}, Shape{17}, Shape{100003}, Shape{33, 17}, Shape{4, 5, 6}, Shape{3, 1000, 2}}) {
+            Graph g;
+            Value x = g.input("x", dtype, shape);
+            Value e = sigmoid(x) * x;
+            std::vector<Value> outs{sum(e), mean(x * x), sum(e, 0, true), mean(e, -1)};
+            if (shape.rank() == 3) {
+                outs.push_back(sum(e, std::vector<std::int64_t>{0, 2}));
+                outs.push_back(mean(tanh(x), std::vector<std::int64_t>{1}, true));
+            }
+            Bindings b{{"x", Tensor::randn(dtype, shape, 5)}};
+            const Results r = run_both(outs, b);
+            const double tol = dtype == DType::f32 ? 1e-6 : 1e-13;
+            for (std::size_t k = 0; k < outs.size(); ++k) {
+                INFO(fmt::format("{} {} output {}", dtype, shape, k));
+                CHECK(close(r.jit[k], r.interp[k], tol, tol));
+            }
+        }
+    }
+}
+
+TEST_CASE("jit: a chain of 5 elementwise ops and its gradient is one kernel writing only its outputs", "[jit][fusion]") {
+    Graph g;
+    Value x = g.input("x", DType::f32, Shape{1000});
+    Value gy = g.input("gy", DType::f32, Shape{1000});
+    Value y = tanh(sigmoid(exp(x * 0.5) + 1.0) * relu(x));
+    Value gx = grad(y, x, gy);
+    const jit::Plan plan = jit::fuse({y, gx});
+    REQUIRE(plan.kernels.size() == 1);
+    CHECK(plan.steps.size() == 1);
+    CHECK(plan.kernels[0].stored.size() == 2);
+    CHECK(plan.kernels[0].spec.operands.size() == 2);
+}
+
+TEST_CASE("jit: a layer's bias gradient is summed in the loop that computes it", "[jit][fusion]") {
+    Graph g;
+    Value x = g.input("x", DType::f32, Shape{64, 32});
+    Value w = g.parameter("w", DType::f32, Shape{32, 16});
+    Value b = g.parameter("b", DType::f32, Shape{16});
+    Value y = sigmoid(matmul(x, w) + b);
+    Value loss = mean(y * y);
+    const Value wrt[] = {w, b};
+    auto grads = grad(loss, wrt);
+    const jit::Plan plan = jit::fuse({loss, grads[0], grads[1]});
+    for (const jit::PlanStep& s : plan.steps)
+        if (s.kernel < 0) CHECK((s.node->op() != Op::Sum && s.node->op() != Op::Mean));
+    Bindings bind{{"x", Tensor::randn(DType::f32, Shape{64, 32}, 1)},
+                  {"w", Tensor::randn(DType::f32, Shape{32, 16}, 2)},
+                  {"b", Tensor::randn(DType::f32, Shape{16}, 3)}};
+    const Results r = run_both({loss, grads[0], grads[1]}, bind);
+    for (std::size_t k = 0; k < 3; ++k) CHECK(close(r.jit[k], r.interp[k], 1e-5, 1e-6));
+}
+
+TEST_CASE("jit: the loop body uses vectors of the host width", "[jit][codegen]") {
+    Graph g;
+    Value x = g.input("x", DType::f32, Shape{4096});
+    Value y = sigmoid(x * 0.5 + 0.25) * relu(x);
+    const JitReport report = inspect_jit({y});
+    const unsigned bits = jit::Engine::instance().vector_bits();
+    const std::string reg = bits == 512 ? "zmm" : bits == 256 ? "ymm" : "xmm";
+    const std::regex vector_arith("\\tv(mul|add|sub|div|fmadd\\w*|fnmadd\\w*|max|min)ps\\t.*%" + reg);
+    CHECK(std::regex_search(report.assembly, vector_arith));
+    CHECK(report.llvm_ir.find(fmt::format("<{} x float>", bits / 32)) != std::string::npos);
+    CHECK(report.fused_plan.find("1 kernels") != std::string::npos);
+}
+
+TEST_CASE("jit: a second compile of the same graph does no LLVM work", "[jit][cache]") {
+    auto build = [](Graph& g) {
+        Value x = g.input("x", DType::f32, Shape{8, 9});
+        return std::vector<Value>{elu(x, 0.125) * softplus(x) + 3.0};
+    };
+    Graph g1, g2;
+    const auto before = jit::Engine::instance().stats();
+    compile(build(g1), Backend::jit);
+    const auto middle = jit::Engine::instance().stats();
+    compile(build(g2), Backend::jit);
+    const auto after = jit::Engine::instance().stats();
+    CHECK(after.compiled == middle.compiled);
+    CHECK(after.disk_hits == middle.disk_hits);
+    CHECK(after.memory_hits == middle.memory_hits + 1);
+    CHECK(middle.compiled + middle.disk_hits + middle.memory_hits == before.compiled + before.disk_hits + before.memory_hits + 1);
+}
+
+TEST_CASE("jit: the disk cache is reused, and a corrupt entry is rebuilt", "[jit][cache]") {
+    jit::Engine& engine = jit::Engine::instance();
+    const std::string saved = engine.cache_dir();
+    const auto dir = std::filesystem::temp_directory_path() / fmt::format("nnjit-test-cache-{}", ::getpid());
+    std::filesystem::remove_all(dir);
+    engine.set_cache_dir(dir.string());
+    Graph g;
+    Value x = g.input("x", DType::f64, Shape{5, 7});
+    Value y = log(abs(x) + 1.0) * maximum(x, x * -0.75);
+    Bindings b{{"x", Tensor::randn(DType::f64, Shape{5, 7}, 9)}};
+    const Tensor expected = compile({y}, Backend::interp)->run(b)[0];
+
+    auto compile_fresh = [&] {
+        engine.clear_memory_cache();
+        const auto before = engine.stats();
+        const Tensor got = compile({y}, Backend::jit)->run(b)[0];
+        CHECK(bitwise_equal(got, expected));
+        const auto after = engine.stats();
+        return std::pair{after.compiled - before.compiled, after.disk_hits - before.disk_hits};
+    };
+    CHECK(compile_fresh() == std::pair<std::uint64_t, std::uint64_t>{1, 0});
+    CHECK(compile_fresh() == std::pair<std::uint64_t, std::uint64_t>{0, 1});
+    // Corrupt every entry (a flipped byte in the object) and truncate another copy.
+    std::size_t entries = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(-100, std::ios::end);
+        f.put('\x5a');
+        ++entries;
+    }
+    CHECK(entries == 1);
+    CHECK(compile_fresh() == std::pair<std::uint64_t, std::uint64_t>{1, 0});
+    CHECK(compile_fresh() == std::pair<std::uint64_t, std::uint64_t>{0, 1});
+    for (const auto& e : std::filesystem::directory_iterator(dir)) std::filesystem::resize_file(e.path(), 20);
+    CHECK(compile_fresh() == std::pair<std::uint64_t, std::uint64_t>{1, 0});
+    engine.set_cache_dir(saved);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("jit: compiling and running from 4 threads at once", "[jit][threads]") {
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([t, &failures] {
+            for (int round = 0; round < 5; ++round) {
+                Graph g;
+                // Threads 0 and 1 build the same kernels, 2 and 3 their own.
+                const double c = t < 2 ? 0.5 : 0.25 * t + round;
+                Value x = g.input("x", DType::f32, Shape{3, 100 + round});
+                Value gy = g.input("gy", DType::f32, Shape{3, 100 + round});
+                Value y = gelu(x * c) + sigmoid(x);
+                Value gx = grad(y, x, gy);
+                Bindings b{{"x", Tensor::randn(DType::f32, x.shape(), 1)}, {"gy", Tensor::randn(DType::f32, x.shape(), 2)}};
+                const auto j = compile({y, gx}, Backend::jit)->run(b);
+                const auto i = compile({y, gx}, Backend::interp)->run(b);
+                if (!bitwise_equal(j[0], i[0]) || !bitwise_equal(j[1], i[1])) ++failures;
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(failures == 0);
+}
+
+TEST_CASE("jit: run_into writes the caller's tensors; outputs never alias inputs", "[jit]") {
+    Graph g;
+    Value x = g.input("x", DType::f32, Shape{1000});
+    Value y = relu(x) * 2.0;
+    auto p = compile({y, x, y, sum(y)}, Backend::jit);
+    Bindings b{{"x", Tensor::randn(DType::f32, Shape{1000}, 4)}};
+    std::vector<Tensor> outs{Tensor::zeros(DType::f32, Shape{1000}), Tensor::zeros(DType::f32, Shape{1000}),
+                             Tensor::zeros(DType::f32, Shape{1000}), Tensor::zeros(DType::f32, Shape{})};
+    p->run_into(b, outs);
+    const auto ref = compile({y, x, y, sum(y)}, Backend::interp)->run(b);
+    for (std::size_t k = 0; k < 3; ++k) CHECK(bitwise_equal(outs[k], ref[k]));
+    CHECK(close(outs[3], ref[3], 1e-6, 0));
+    const auto fresh = p->run(b);
+    CHECK_FALSE(fresh[1].shares_storage_with(b.at("x")));
+    CHECK_FALSE(fresh[0].shares_storage_with(fresh[2]));
+}
