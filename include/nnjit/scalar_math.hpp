@@ -33,6 +33,9 @@ template <class T> struct ScalarMath {
     using Bits = std::conditional_t<std::is_same_v<T, float>, std::uint32_t, std::uint64_t>;
     static constexpr int kMantissaBits = std::is_same_v<T, float> ? 23 : 52;
     static constexpr int kExponentBias = std::is_same_v<T, float> ? 127 : 1023;
+    // Integers as wide as the values: float <-> int32 conversions vectorise in one instruction
+    // per vector, float <-> int64 ones need a split and a permute.
+    using Int = std::conditional_t<std::is_same_v<T, float>, std::int32_t, std::int64_t>;
 
     static constexpr bool is_f64() { return std::is_same_v<T, double>; }
     static T c(double v) { return static_cast<T>(v); }
@@ -47,12 +50,12 @@ template <class T> struct ScalarMath {
     static T copysign(T a, T b) { return std::copysign(a, b); }
     static T round_int(T a) { return std::nearbyint(a); }
     static T scale2(T a, T n) {
-        const auto bits = static_cast<Bits>(static_cast<Bits>(static_cast<std::int64_t>(n) + kExponentBias)
+        const auto bits = static_cast<Bits>(static_cast<Bits>(static_cast<Int>(n) + kExponentBias)
                                             << kMantissaBits);
         return a * std::bit_cast<T>(bits);
     }
     static T exponent(T a) {
-        const auto biased = static_cast<std::int64_t>(std::bit_cast<Bits>(a) >> kMantissaBits);
+        const auto biased = static_cast<Int>(std::bit_cast<Bits>(a) >> kMantissaBits);
         return static_cast<T>(biased - kExponentBias);
     }
     static T mantissa(T a) {
@@ -61,28 +64,29 @@ template <class T> struct ScalarMath {
         return std::bit_cast<T>(static_cast<Bits>((std::bit_cast<Bits>(a) & mantissa_mask) | one_exponent));
     }
 
-    // float32: vmath's algorithms (the JIT runs the same code); float64: libm.
-    static T exp(T a) {
+    // float32: vmath's algorithms (the JIT runs the same code); float64: libm. Always inlined,
+    // so that loops over them vectorise.
+    [[gnu::always_inline]] static T exp(T a) {
         if constexpr (is_f64()) return std::exp(a);
         else { ScalarMath m; return vmath::exp(m, a); }
     }
-    static T expm1(T a) {
+    [[gnu::always_inline]] static T expm1(T a) {
         if constexpr (is_f64()) return std::expm1(a);
         else { ScalarMath m; return vmath::expm1(m, a); }
     }
-    static T log(T a) {
+    [[gnu::always_inline]] static T log(T a) {
         if constexpr (is_f64()) return std::log(a);
         else { ScalarMath m; return vmath::log(m, a); }
     }
-    static T log1p(T a) {
+    [[gnu::always_inline]] static T log1p(T a) {
         if constexpr (is_f64()) return std::log1p(a);
         else { ScalarMath m; return vmath::log1p(m, a); }
     }
-    static T tanh(T a) {
+    [[gnu::always_inline]] static T tanh(T a) {
         if constexpr (is_f64()) return std::tanh(a);
         else { ScalarMath m; return vmath::tanh(m, a); }
     }
-    static T erfc(T a) {
+    [[gnu::always_inline]] static T erfc(T a) {
         if constexpr (is_f64()) return std::erfc(a);
         else { ScalarMath m; return vmath::erfc(m, a); }
     }

@@ -19,6 +19,9 @@
 //
 // NaN policy: a NaN input returns that NaN (same payload) except log/log1p of a negative
 // number, which return the default quiet NaN. No fast-math flags are assumed anywhere.
+//
+// Every function is always_inline: g++ vectorises a loop over ScalarMath<float> only when the
+// whole function body is inlined into it (its inliner otherwise keeps exp/erfc out of line).
 #pragma once
 
 #include <array>
@@ -39,28 +42,28 @@ constexpr double kLn2Lo = -1.904654299957768e-09;
 constexpr double kSqrt2 = 1.41421356237309504880;
 
 // c0 + x*(c1 + x*(c2 + ...)), Horner's rule with one rounding per step.
-template <class M, class V> auto horner(M& m, V, double c0) { return m.c(c0); }
-template <class M, class V, class... C> auto horner(M& m, V x, double c0, C... rest) {
+template <class M, class V> [[gnu::always_inline]] inline auto horner(M& m, V, double c0) { return m.c(c0); }
+template <class M, class V, class... C> [[gnu::always_inline]] inline auto horner(M& m, V x, double c0, C... rest) {
     return m.fma(horner(m, x, rest...), x, m.c(c0));
 }
 
 // Polynomial part of exp on |r| <= ln2/2: exp(r) ~ 1 + r + r^2 * exp_tail(r).
 // Coefficients: Cephes Math Library 2.2 (S. L. Moshier), expf.c, coefficients only.
-template <class M, class V> auto exp_tail(M& m, V r) {
+template <class M, class V> [[gnu::always_inline]] inline auto exp_tail(M& m, V r) {
     return horner(m, r, 5.0000001201E-1, 1.6666665459E-1, 4.1665795894E-2, 8.3334519073E-3, 1.3981999507E-3,
                   1.9875691500E-4);
 }
 
 // Cody-Waite reduction x = n*ln2 + r with |r| <= ln2/2 (+ rounding), for |x| <= 105. With fma,
 // x - n*kLn2Hi is exact: |r| < 0.5 and r is a multiple of min(ulp(x), 2^-24).
-template <class M, class V> auto reduce_ln2(M& m, V x, V n) {
+template <class M, class V> [[gnu::always_inline]] inline auto reduce_ln2(M& m, V x, V n) {
     auto r = m.fma(m.neg(n), m.c(kLn2Hi), x);
     return m.fma(m.neg(n), m.c(kLn2Lo), r);
 }
 
 // a * 2^n for an integral n in [-190, 190]: two exact power-of-two factors, so that a result in
 // the subnormal range is rounded once (correctly rounded from a) and 2^128 is reachable.
-template <class M, class V> auto scale2_wide(M& m, V a, V n) {
+template <class M, class V> [[gnu::always_inline]] inline auto scale2_wide(M& m, V a, V n) {
     auto half = m.select(m.gt(n, m.c(0)), m.c(64), m.c(-64));
     return m.scale2(m.scale2(a, m.sub(n, half)), half);
 }
@@ -68,7 +71,7 @@ template <class M, class V> auto scale2_wide(M& m, V a, V n) {
 // log(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1] without the final f: returns t with
 // log(1+f) ~ f + t, t = -f^2/2 + f^3 * P(f).
 // Coefficients: Cephes Math Library 2.2 (S. L. Moshier), logf.c, coefficients only.
-template <class M, class V> auto log1p_tail(M& m, V f) {
+template <class M, class V> [[gnu::always_inline]] inline auto log1p_tail(M& m, V f) {
     auto p = horner(m, f, 3.3333331174E-1, -2.4999993993E-1, 2.0000714765E-1, -1.6668057665E-1, 1.4249322787E-1,
                     -1.2420140846E-1, 1.1676998740E-1, -1.1514610310E-1, 7.0376836292E-2);
     auto z = m.mul(f, f);
@@ -76,14 +79,14 @@ template <class M, class V> auto log1p_tail(M& m, V f) {
 }
 
 // Horner's rule with one of three coefficient sets per lane: c3 where in3, else c1 where in1,
-// else c2 (one select per coefficient, then a single polynomial).
-template <class M, class V, class K, std::size_t N>
-auto horner_pick(M& m, V x, K in1, K in3, const std::array<double, N>& c1, const std::array<double, N>& c2,
-                 const std::array<double, N>& c3) {
-    auto pick = [&](std::size_t k) { return m.select(in3, m.c(c3[k]), m.select(in1, m.c(c1[k]), m.c(c2[k]))); };
-    auto p = pick(N - 1);
-    for (std::size_t k = N - 1; k-- > 0;) p = m.fma(p, x, pick(k));
-    return p;
+// else c2 (one select per coefficient, then a single polynomial). Recursion over the index K,
+// not a loop, so that every coefficient is a compile-time constant once inlined.
+template <std::size_t K = 0, class M, class V, class Mask, std::size_t N>
+[[gnu::always_inline]] inline auto horner_pick(M& m, V x, Mask in1, Mask in3, const std::array<double, N>& c1,
+                                               const std::array<double, N>& c2, const std::array<double, N>& c3) {
+    auto ck = m.select(in3, m.c(c3[K]), m.select(in1, m.c(c1[K]), m.c(c2[K])));
+    if constexpr (K + 1 == N) return ck;
+    else return m.fma(horner_pick<K + 1>(m, x, in1, in3, c1, c2, c3), x, ck);
 }
 
 }  // namespace detail
@@ -94,7 +97,7 @@ auto horner_pick(M& m, V x, K in1, K in3, const std::array<double, N>& c1, const
 // (degree-5 P, Cephes expf coefficients), scaled by 2^n in two exact steps so subnormal results
 // are rounded once. Special values: exp(-inf) = 0, exp(+inf) = inf, exp(x > ln(FLT_MAX)) = inf,
 // NaN -> the same NaN.
-template <class M> auto exp(M& m, auto x) {
+template <class M> [[gnu::always_inline]] inline auto exp(M& m, auto x) {
     using namespace detail;
     // NaN goes to the low clamp (never into round_int), and is put back at the end.
     auto xc = m.select(m.gt(x, m.c(-104.0)), m.select(m.lt(x, m.c(89.0)), x, m.c(89.0)), m.c(-104.0));
@@ -110,7 +113,7 @@ template <class M> auto exp(M& m, auto x) {
 // rounding (fma) for n <= 24, and (expm1(r) + 1) 2^n as in exp beyond (the -1 is below half an
 // ulp there). |x| < 2^-25 and +-0 return x (keeps the sign of zero). expm1(-inf) = -1,
 // expm1(inf) = inf, overflow as exp, NaN -> the same NaN.
-template <class M> auto expm1(M& m, auto x) {
+template <class M> [[gnu::always_inline]] inline auto expm1(M& m, auto x) {
     using namespace detail;
     auto xc = m.select(m.gt(x, m.c(-30.0)), m.select(m.lt(x, m.c(89.0)), x, m.c(89.0)), m.c(-30.0));
     auto n = m.round_int(m.mul(xc, m.c(kLog2e)));
@@ -130,7 +133,7 @@ template <class M> auto expm1(M& m, auto x) {
 // logf coefficients), log(x) = e ln2 + log(1+f), with e*ln2 added by fma so that its rounding
 // happens once. Special values: log(0) = -inf, log(x < 0) = NaN, log(inf) = inf, NaN -> the
 // same NaN.
-template <class M> auto log(M& m, auto x) {
+template <class M> [[gnu::always_inline]] inline auto log(M& m, auto x) {
     using namespace detail;
     auto sub = m.lt(x, m.c(0x1p-126));
     auto xs = m.select(sub, m.mul(x, m.c(0x1p24)), x);
@@ -154,7 +157,7 @@ template <class M> auto log(M& m, auto x) {
 // the rounding error of u, c = x - (u - 1) (exact), is added back to first order as c / u.
 // Special values: log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(inf) = inf, +-0 -> +-0,
 // NaN -> the same NaN.
-template <class M> auto log1p(M& m, auto x) {
+template <class M> [[gnu::always_inline]] inline auto log1p(M& m, auto x) {
     using namespace detail;
     auto u = m.add(m.c(1), x);
     auto e = m.exponent(u);
@@ -179,7 +182,7 @@ template <class M> auto log1p(M& m, auto x) {
 // tanh(a) = 1 - 2 / (exp(2a) + 1) with a clamped to 10 (tanh(a > 9.011) rounds to 1, and
 // exp(20) is finite: no inf/inf). The sign is put back with copysign, so tanh(-0) = -0.
 // Special values: tanh(+-inf) = +-1, NaN -> the same NaN.
-template <class M> auto tanh(M& m, auto x) {
+template <class M> [[gnu::always_inline]] inline auto tanh(M& m, auto x) {
     using namespace detail;
     auto a = m.abs(x);
     auto z = m.mul(a, a);
@@ -204,7 +207,7 @@ template <class M> auto tanh(M& m, auto x) {
 //    product with G, so subnormal results are rounded once. a is clamped to 10.1
 //    (erfc(10.06) < 2^-150 rounds to 0). For x < 0, erfc(x) = 2 - erfc(a).
 // Special values: erfc(-inf) = 2, erfc(+inf) = 0, erfc(+-0) = 1, NaN -> the same NaN.
-template <class M> auto erfc(M& m, auto x) {
+template <class M> [[gnu::always_inline]] inline auto erfc(M& m, auto x) {
     using namespace detail;
     auto a = m.abs(x);
     auto small_v = m.fma(m.neg(x),
