@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -14,10 +13,7 @@
 #include "lexer.hpp"
 #include "nnjit/autodiff.hpp"
 #include "nnjit/graph_ops.hpp"
-#if __has_include("nnjit/npy.hpp")
 #include "nnjit/npy.hpp"
-#define NNJIT_HAVE_NPY 1
-#endif
 
 namespace nnjit {
 namespace {
@@ -51,11 +47,11 @@ struct Built {
     std::vector<std::string> labels;  // what each output is
 };
 
-// Every node of the statement counts against the size limit, intermediates included
+// Every node of the statement that holds data counts against the size limit, intermediates included
 // (a broadcast of (100000, 1) with (1, 100000) is caught before anything runs).
 void check_sizes(std::span<const Value> outputs, std::int64_t limit, int column) {
     for (const Node* n : reachable_nodes(outputs))
-        if (n->shape().numel() > limit)
+        if (n->op() != Op::BroadcastTo && n->shape().numel() > limit)  // a broadcast is a view
             throw EvalError(column, fmt::format("{} would make a tensor of shape {} ({} elements), more than the limit of {}",
                                                 op_name(n->op()), n->shape(), n->shape().numel(), limit));
 }
@@ -84,25 +80,49 @@ double median_time(const Program& program, const Bindings& bindings, int min_run
     return times[times.size() / 2];
 }
 
-// Kernel membership from the JIT's fused plan: a line that starts with "kernel" lists the
-// nodes (%N) it computes. Empty when the plan says nothing of the kind.
-std::vector<std::vector<int>> kernels_from_plan(std::string_view plan) {
-    std::vector<std::vector<int>> kernels;
+// Kernel membership from the JIT's fused plan (jit/fusion.cpp's format_plan): a line
+// `kernel K: ...` opens a kernel, its `compute %a=op %b=op ...` and `reduce %r = ...` lines
+// name the nodes it computes; a `node %n = ...` line is a step run on its own. Empty when the
+// plan says nothing of the kind.
+struct Cluster {
+    std::string label;
+    std::vector<int> ids;
+};
+
+std::vector<int> ids_in(std::string_view line, bool first_only) {
+    std::vector<int> ids;
+    for (std::size_t p = line.find('%'); p != std::string_view::npos; p = line.find('%', p + 1)) {
+        int id = 0;
+        const auto [end, ec] = std::from_chars(line.data() + p + 1, line.data() + line.size(), id);
+        if (ec == std::errc() && end != line.data() + p + 1) ids.push_back(id);
+        if (first_only && !ids.empty()) break;
+    }
+    return ids;
+}
+
+std::vector<Cluster> kernels_from_plan(std::string_view plan) {
+    std::vector<Cluster> clusters;
+    bool in_kernel = false;
     while (!plan.empty()) {
         const auto eol = plan.find('\n');
         std::string_view line = plan.substr(0, eol);
         plan = eol == std::string_view::npos ? std::string_view() : plan.substr(eol + 1);
         while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-        if (!line.starts_with("kernel")) continue;
-        std::vector<int> ids;
-        for (std::size_t p = line.find('%'); p != std::string_view::npos; p = line.find('%', p + 1)) {
-            int id = 0;
-            const auto [end, ec] = std::from_chars(line.data() + p + 1, line.data() + line.size(), id);
-            if (ec == std::errc() && end != line.data() + p + 1) ids.push_back(id);
+        if (line.starts_with("kernel ")) {
+            clusters.push_back({std::string(line.substr(0, line.find(':'))), {}});
+            in_kernel = true;
+        } else if (line.starts_with("node ")) {
+            const auto ids = ids_in(line, true);
+            if (!ids.empty()) clusters.push_back({"not fused", ids});
+            in_kernel = false;
+        } else if (in_kernel && line.starts_with("compute ")) {
+            for (int id : ids_in(line, false)) clusters.back().ids.push_back(id);
+        } else if (in_kernel && line.starts_with("reduce ")) {
+            for (int id : ids_in(line, true)) clusters.back().ids.push_back(id);
         }
-        if (!ids.empty()) kernels.push_back(std::move(ids));
     }
-    return kernels;
+    std::erase_if(clusters, [](const Cluster& c) { return c.ids.empty(); });
+    return clusters;
 }
 
 std::string dot_escape(std::string_view s) {
@@ -123,15 +143,12 @@ std::string graphviz(const Built& b, const std::string& plan, const std::string&
                            plan_error.empty() ? "the fused plan names no kernel membership"
                                               : "the JIT is not available (" + plan_error + ")");
         for (const Node* n : nodes)
-            if (op_info(n->op()).kind != OpKind::Source) kernels.push_back({n->id()});
+            if (op_info(n->op()).kind != OpKind::Source) kernels.push_back({std::string(op_name(n->op())), {n->id()}});
     }
-    std::set<int> clustered;
     for (std::size_t k = 0; k < kernels.size(); ++k) {
-        out += fmt::format("  subgraph cluster_{} {{\n    label=\"kernel {}\";\n    style=rounded;\n", k, k);
-        for (int id : kernels[k]) {
-            out += fmt::format("    n{};\n", id);
-            clustered.insert(id);
-        }
+        out += fmt::format("  subgraph cluster_{} {{\n    label=\"{}\";\n    style=rounded;\n", k,
+                           dot_escape(kernels[k].label));
+        for (int id : kernels[k].ids) out += fmt::format("    n{};\n", id);
         out += "  }\n";
     }
     for (const Node* n : nodes) {
@@ -227,19 +244,30 @@ std::string Session::run_command(const Statement& s) {
         return {};
     }
     if (c == "load" || c == "save") {
-#ifdef NNJIT_HAVE_NPY
-        if (c == "load") {
-            variables_[s.words[0]] = read_npy(s.words[1]);
-        } else {
-            auto it = variables_.find(s.words[0]);
-            if (it == variables_.end())
-                throw EvalError(s.word_columns[0], fmt::format("unknown name '{}'", detail::clip(s.words[0])));
-            write_npy(s.words[1], it->second);
+        // Errors of the file itself point at the path.
+        try {
+            if (c == "load") {
+                Tensor t = read_npy(s.words[1]);
+                // The REPL's contract: rank 0 to 4 (the reader itself accepts more).
+                if (t.rank() > 4)
+                    throw EvalError(s.word_columns[1], fmt::format("{}: shape {} has rank {}; :load takes rank 0 to 4",
+                                                                   s.words[1], t.shape(), t.rank()));
+                if (t.numel() > options_.max_elements)
+                    throw EvalError(s.word_columns[1], fmt::format("{}: {} elements, more than the limit of {}", s.words[1],
+                                                                   t.numel(), options_.max_elements));
+                variables_[s.words[0]] = std::move(t);
+            } else {
+                auto it = variables_.find(s.words[0]);
+                if (it == variables_.end())
+                    throw EvalError(s.word_columns[0], fmt::format("unknown name '{}'", detail::clip(s.words[0])));
+                write_npy(s.words[1], it->second);
+            }
+        } catch (const EvalError&) {
+            throw;
+        } catch (const UserError& e) {
+            throw EvalError(s.word_columns[1], e.what());
         }
         return {};
-#else
-        throw EvalError(s.name_column, ".npy support is not built yet");
-#endif
     }
 
     // The commands on an expression.
