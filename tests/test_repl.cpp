@@ -426,3 +426,26 @@ TEST_CASE("repl: the JIT gives the interpreter's answers", "[repl][jit]") {
         check_close(jit.eval(e), interp.eval(e).to_doubles(), 1e-5, 1e-6);
     }
 }
+
+TEST_CASE("repl: :ir, :llvm and :asm show the JIT's kernels and real vector code", "[repl][jit]") {
+    Repl r;
+    r.ok("x = randn(4096)");
+    if (!jit_available()) {
+        CHECK_THAT(r.error(":llvm sigmoid(x)"), Catch::Contains("the JIT backend is not built yet"));
+        WARN("the JIT backend is not built yet: the vector-code checks run once it is");
+        return;
+    }
+    const Outcome ir = r.run(":ir sigmoid(x) * relu(x)");
+    REQUIRE(ir.ok);
+    CHECK_THAT(ir.output, Catch::Contains("kernels:\n") && Catch::Contains("kernel 0:"));
+    const Outcome llvm = r.run(":llvm sigmoid(x) * relu(x)");
+    REQUIRE(llvm.ok);
+    // Vector IR: operations on <N x float> values.
+    CHECK_THAT(llvm.output, Catch::Matches("[\\s\\S]*fmul( fast| nnan| ninf)* <(4|8|16) x float>[\\s\\S]*"));
+#if defined(__x86_64__)
+    const Outcome asm_ = r.run(":asm sigmoid(x) * relu(x)");
+    REQUIRE(asm_.ok);
+    // Packed single-precision arithmetic ("ps"), not the scalar "ss" forms only.
+    CHECK_THAT(asm_.output, Catch::Matches("[\\s\\S]*\\tv?mulps\\t[\\s\\S]*"));
+#endif
+}

@@ -131,12 +131,13 @@ struct Fixture {
 
     std::string path(const std::string& name) const { return (dir / name).string(); }
 
-    // Runs the REPL on `script`; returns its exit status, stdout and stderr.
-    int run(const std::string& script, std::string& out, std::string& err) const {
+    // Runs the REPL on `script` (as its argument, or on stdin); returns its exit status,
+    // stdout and stderr.
+    int run(const std::string& script, std::string& out, std::string& err, bool on_stdin = false) const {
         const std::string file = path("script.nnj");
         std::ofstream(file, std::ios::binary) << script;
-        const std::string cmd = std::string("'") + NNJIT_REPL_PATH + "' '" + file + "' > '" + path("out.txt") +
-                                "' 2> '" + path("err.txt") + "'";
+        const std::string cmd = std::string("'") + NNJIT_REPL_PATH + (on_stdin ? "' < '" : "' '") + file + "' > '" +
+                                path("out.txt") + "' 2> '" + path("err.txt") + "'";
         const int status = std::system(cmd.c_str());
         auto slurp = [](const std::string& f) {
             std::ifstream in(f, std::ios::binary);
@@ -348,4 +349,15 @@ TEST_CASE("repl batch: bad input, one positioned error a line, the run goes on",
     }
     const Tensor x3 = read_npy(f.dir / "x3.npy");
     CHECK(x3.to_doubles() == std::vector<double>{3, 6});
+}
+
+TEST_CASE("repl batch: a script on stdin runs without a prompt, errors name <stdin>", "[repl][error]") {
+    Fixture f("stdin");
+    std::string out, err;
+    CHECK(f.run(":backend interp\nx = [1, 2]\nx * 3\n:quit\nx + q\n", out, err, true) == 0);  // :quit stops it
+    CHECK(out == "tensor([3, 6], dtype=float32, shape=(2,))\n");
+    CHECK(err.empty());
+    CHECK(f.run(":backend interp\n\nx = [1, 2] +\n[5]\n", out, err, true) == 1);
+    CHECK(err == "error: <stdin>:3:13: expected an expression, got end of line\n    x = [1, 2] +\n                ^\n");
+    CHECK(out == "tensor([5], dtype=float32, shape=(1,))\n");
 }
