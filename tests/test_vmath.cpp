@@ -7,6 +7,8 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 #include "vmath_sweep.hpp"
@@ -131,4 +133,89 @@ TEST_CASE("vmath: composed rules saturate exactly and propagate NaN", "[vmath]")
                     rules::Elu::forward(m, nan, 1.0), M::exp(nan), M::log(nan), M::tanh(nan), M::log1p(nan),
                     M::expm1(nan)})
         CHECK(std::isnan(y));
+}
+
+// ---- float64 ---------------------------------------------------------------------------
+
+namespace {
+
+using D = ScalarMath<double>;
+
+// Error of y against a long double reference, in ulps of the float64 format (subnormal ulp
+// 2^-1074). Overflow: y must be exactly the infinity the reference rounds to.
+double ulp_error64(double y, long double ref) {
+    if (std::isnan(ref) || std::isnan(y)) return std::isnan(ref) && std::isnan(y) ? 0.0 : HUGE_VAL;
+    const auto rounded = static_cast<double>(ref);
+    if (std::isinf(rounded) || std::isinf(y)) return y == rounded ? 0.0 : HUGE_VAL;
+    int e = 0;
+    std::frexp(rounded, &e);
+    const long double ulp = std::ldexp(1.0L, std::max(e - 53, -1074));
+    return static_cast<double>(std::fabs(static_cast<long double>(y) - ref) / ulp);
+}
+
+struct Function64 {
+    const char* name;
+    double (*f)(double);
+    long double (*ref)(long double);
+    double lo, hi;  // the range where inputs are dense; others come from random bit patterns
+    double bound;   // documented in vmath.hpp
+};
+
+}  // namespace
+
+TEST_CASE("vmath float64: random inputs within the documented ulp bound", "[vmath]") {
+    const Function64 functions[] = {
+        {"exp", [](double x) { return D::exp(x); }, [](long double x) { return std::exp(x); }, -746, 710, 2},
+        {"expm1", [](double x) { return D::expm1(x); }, [](long double x) { return std::expm1(x); }, -40, 710, 2},
+        {"log", [](double x) { return D::log(x); }, [](long double x) { return std::log(x); }, 0, 4, 2},
+        {"log1p", [](double x) { return D::log1p(x); }, [](long double x) { return std::log1p(x); }, -1, 4, 2},
+        // t / (t + 2): expm1's error, and two roundings.
+        {"tanh", [](double x) { return D::tanh(x); }, [](long double x) { return std::tanh(x); }, -20, 20, 2.5},
+    };
+    for (const auto& fn : functions) {
+        SECTION(fn.name) {
+            std::uint64_t state = 0x9E3779B97F4A7C15ull;  // splitmix64, fixed seed
+            auto next = [&] {
+                std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+                return z ^ (z >> 31);
+            };
+            double worst = 0, worst_x = 0;
+            for (int i = 0; i < 400'000; ++i) {
+                const std::uint64_t r = next();
+                // Half uniform in [lo, hi], half any finite bit pattern (all exponents).
+                double x = i % 2 ? fn.lo + (fn.hi - fn.lo) * static_cast<double>(r >> 11) * 0x1p-53
+                                 : std::bit_cast<double>(r);
+                if (!std::isfinite(x)) continue;
+                const double err = ulp_error64(fn.f(x), fn.ref(static_cast<long double>(x)));
+                if (!(err <= worst)) worst = err, worst_x = x;
+            }
+            INFO(fn.name << ": max " << worst << " ulp at x = " << worst_x);
+            CHECK(worst <= fn.bound);
+            if (std::getenv("NNJIT_VMATH_REPORT")) std::printf("float64 %-6s max %.4f ulp at %.17g\n", fn.name, worst, worst_x);
+        }
+    }
+}
+
+TEST_CASE("vmath float64: special values", "[vmath]") {
+    const double inf = std::numeric_limits<double>::infinity();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    CHECK(D::exp(-inf) == 0.0);
+    CHECK(D::exp(709.79) == inf);
+    CHECK(std::isfinite(D::exp(709.78)));
+    CHECK(D::exp(-746.0) == 0.0);
+    CHECK(D::exp(-745.0) == std::numeric_limits<double>::denorm_min());
+    CHECK(D::expm1(-inf) == -1.0);
+    CHECK(same_bits(static_cast<float>(D::expm1(-0.0)), -0.0f));
+    CHECK(D::log(0.0) == -inf);
+    CHECK(std::isnan(D::log(-1.0)));
+    CHECK(D::log(inf) == inf);
+    CHECK(ulp_error64(D::log(std::numeric_limits<double>::denorm_min()), std::log(0x1p-1074L)) <= 0.5);
+    CHECK(D::log1p(-1.0) == -inf);
+    CHECK(D::tanh(inf) == 1.0);
+    CHECK(D::tanh(-inf) == -1.0);
+    CHECK(D::tanh(1e-300) == 1e-300);
+    CHECK(std::signbit(D::tanh(-0.0)));
+    for (double y : {D::exp(nan), D::expm1(nan), D::log(nan), D::log1p(nan), D::tanh(nan)}) CHECK(std::isnan(y));
 }

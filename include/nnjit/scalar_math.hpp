@@ -64,27 +64,27 @@ template <class T> struct ScalarMath {
         return std::bit_cast<T>(static_cast<Bits>((std::bit_cast<Bits>(a) & mantissa_mask) | one_exponent));
     }
 
-    // float32: vmath's algorithms (the JIT runs the same code); float64: libm. Always inlined,
+    // vmath's algorithms (the JIT runs the same code); erfc in float64 is libm's. Always inlined,
     // so that loops over them vectorise.
     [[gnu::always_inline]] static T exp(T a) {
-        if constexpr (is_f64()) return std::exp(a);
-        else { ScalarMath m; return vmath::exp(m, a); }
+        ScalarMath m;
+        return vmath::exp(m, a);
     }
     [[gnu::always_inline]] static T expm1(T a) {
-        if constexpr (is_f64()) return std::expm1(a);
-        else { ScalarMath m; return vmath::expm1(m, a); }
+        ScalarMath m;
+        return vmath::expm1(m, a);
     }
     [[gnu::always_inline]] static T log(T a) {
-        if constexpr (is_f64()) return std::log(a);
-        else { ScalarMath m; return vmath::log(m, a); }
+        ScalarMath m;
+        return vmath::log(m, a);
     }
     [[gnu::always_inline]] static T log1p(T a) {
-        if constexpr (is_f64()) return std::log1p(a);
-        else { ScalarMath m; return vmath::log1p(m, a); }
+        ScalarMath m;
+        return vmath::log1p(m, a);
     }
     [[gnu::always_inline]] static T tanh(T a) {
-        if constexpr (is_f64()) return std::tanh(a);
-        else { ScalarMath m; return vmath::tanh(m, a); }
+        ScalarMath m;
+        return vmath::tanh(m, a);
     }
     [[gnu::always_inline]] static T erfc(T a) {
         if constexpr (is_f64()) return std::erfc(a);

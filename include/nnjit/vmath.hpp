@@ -7,9 +7,10 @@
 // the JIT's Math (which emits the same operations as LLVM IR), and the two engines agree bit
 // for bit.
 //
-// Precision: the algorithms and coefficients are float32 ones. ScalarMath<double> keeps libm
-// for its transcendentals (float64 polynomials did not fit the first time box); a Math over
-// float64 must not call these functions.
+// Precision: exp, expm1, log, log1p and tanh have float32 and float64 versions (the Math's
+// is_f64() picks one; its value is a property of the Math, so the choice folds away). erfc is
+// float32 only: ScalarMath<double> keeps libm's erfc (a float64 erfc did not fit the first time
+// box), and a Math over float64 must not call vmath::erfc.
 //
 // Error bounds are measured against a float64 reference (glibc's double exp/log/... rounded
 // nowhere; the error is |y - ref| in units of the float32 ulp of ref, subnormal ulp = 2^-149),
@@ -35,11 +36,25 @@ namespace detail {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kLog2e = 1.44269504088896340736;
-// ln 2 split for Cody-Waite reduction: kLn2Hi is ln 2 rounded to float32; fma computes
-// x - n*kLn2Hi exactly (see exp), kLn2Lo = ln 2 - kLn2Hi carries the rest.
-constexpr double kLn2Hi = 0.693147182464599609375;
-constexpr double kLn2Lo = -1.904654299957768e-09;
 constexpr double kSqrt2 = 1.41421356237309504880;
+
+// The constants that differ between float32 and float64, picked by m.is_f64() (a property of
+// the Math, not of a value: the compiler folds the choice).
+struct Consts {
+    // ln 2 split for Cody-Waite reduction: ln2_hi is ln 2 rounded to the format; fma computes
+    // x - n*ln2_hi exactly (see exp), ln2_lo = ln 2 - ln2_hi carries the rest.
+    double ln2_hi, ln2_lo;
+    double exp_lo, exp_hi;  // exp(exp_lo) < min subnormal / 2, exp(exp_hi) > max finite
+    double expm1_lo;        // expm1(x < expm1_lo) rounds to -1
+    double expm1_big_n;     // beyond 2^n, the -1 of expm1 is below half an ulp
+    double tiny;            // expm1(x) = x for |x| < tiny
+    double min_normal, sub_scale, sub_scale_log2;  // log: subnormals are scaled up first
+};
+constexpr Consts kF32{0.693147182464599609375, -1.904654299957768e-09, -104, 89, -30, 24, 0x1p-25, 0x1p-126,
+                      0x1p24, 24};
+constexpr Consts kF64{0.69314718055994528623, 2.3190468138462996e-17, -746, 710, -40, 53, 0x1p-54, 0x1p-1022,
+                      0x1p54, 54};
+template <class M> constexpr const Consts& consts(M& m) { return m.is_f64() ? kF64 : kF32; }
 
 // c0 + x*(c1 + x*(c2 + ...)), Horner's rule with one rounding per step.
 template <class M, class V> [[gnu::always_inline]] inline auto horner(M& m, V, double c0) { return m.c(c0); }
@@ -48,8 +63,12 @@ template <class M, class V, class... C> [[gnu::always_inline]] inline auto horne
 }
 
 // Polynomial part of exp on |r| <= ln2/2: exp(r) ~ 1 + r + r^2 * exp_tail(r).
-// Coefficients: Cephes Math Library 2.2 (S. L. Moshier), expf.c, coefficients only.
+// float32: Cephes Math Library 2.2 (S. L. Moshier), expf.c, coefficients only (degree 5).
+// float64: the Taylor series to r^13 (1/k!; the remainder r^14/14! < 5e-18 relative).
 template <class M, class V> [[gnu::always_inline]] inline auto exp_tail(M& m, V r) {
+    if (m.is_f64())
+        return horner(m, r, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880,
+                      1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800);
     return horner(m, r, 5.0000001201E-1, 1.6666665459E-1, 4.1665795894E-2, 8.3334519073E-3, 1.3981999507E-3,
                   1.9875691500E-4);
 }
@@ -57,8 +76,8 @@ template <class M, class V> [[gnu::always_inline]] inline auto exp_tail(M& m, V 
 // Cody-Waite reduction x = n*ln2 + r with |r| <= ln2/2 (+ rounding), for |x| <= 105. With fma,
 // x - n*kLn2Hi is exact: |r| < 0.5 and r is a multiple of min(ulp(x), 2^-24).
 template <class M, class V> [[gnu::always_inline]] inline auto reduce_ln2(M& m, V x, V n) {
-    auto r = m.fma(m.neg(n), m.c(kLn2Hi), x);
-    return m.fma(m.neg(n), m.c(kLn2Lo), r);
+    auto r = m.fma(m.neg(n), m.c(consts(m).ln2_hi), x);
+    return m.fma(m.neg(n), m.c(consts(m).ln2_lo), r);
 }
 
 // a * 2^n for an integral n in [-190, 190]: two exact power-of-two factors, so that a result in
@@ -69,9 +88,21 @@ template <class M, class V> [[gnu::always_inline]] inline auto scale2_wide(M& m,
 }
 
 // log(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1] without the final f: returns t with
-// log(1+f) ~ f + t, t = -f^2/2 + f^3 * P(f).
-// Coefficients: Cephes Math Library 2.2 (S. L. Moshier), logf.c, coefficients only.
+// log(1+f) ~ f + t.
+// float32: t = -f^2/2 + f^3 * P(f), Cephes Math Library 2.2 (S. L. Moshier), logf.c,
+// coefficients only (degree 8).
+// float64: as fdlibm's log, t = s (h + R) - h with h = f^2/2, s = f / (2 + f), R = z (2/3 + 2/5 z
+// + ... + 2/21 z^9), z = s^2 <= 0.0295: the series of 2 atanh(s) (coefficients 2/(2k+1); the
+// remainder is below 1e-17 relative).
 template <class M, class V> [[gnu::always_inline]] inline auto log1p_tail(M& m, V f) {
+    if (m.is_f64()) {
+        auto h = m.mul(m.c(0.5), m.mul(f, f));
+        auto s = m.div(f, m.add(m.c(2), f));
+        auto z = m.mul(s, s);
+        auto r = m.mul(z, horner(m, z, 2.0 / 3, 2.0 / 5, 2.0 / 7, 2.0 / 9, 2.0 / 11, 2.0 / 13, 2.0 / 15, 2.0 / 17,
+                                 2.0 / 19, 2.0 / 21));
+        return m.fma(s, m.add(h, r), m.neg(h));
+    }
     auto p = horner(m, f, 3.3333331174E-1, -2.4999993993E-1, 2.0000714765E-1, -1.6668057665E-1, 1.4249322787E-1,
                     -1.2420140846E-1, 1.1676998740E-1, -1.1514610310E-1, 7.0376836292E-2);
     auto z = m.mul(f, f);
@@ -100,7 +131,8 @@ template <std::size_t K = 0, class M, class V, class Mask, std::size_t N>
 template <class M> [[gnu::always_inline]] inline auto exp(M& m, auto x) {
     using namespace detail;
     // NaN goes to the low clamp (never into round_int), and is put back at the end.
-    auto xc = m.select(m.gt(x, m.c(-104.0)), m.select(m.lt(x, m.c(89.0)), x, m.c(89.0)), m.c(-104.0));
+    const auto& k = consts(m);
+    auto xc = m.select(m.gt(x, m.c(k.exp_lo)), m.select(m.lt(x, m.c(k.exp_hi)), x, m.c(k.exp_hi)), m.c(k.exp_lo));
     auto n = m.round_int(m.mul(xc, m.c(kLog2e)));
     auto r = reduce_ln2(m, xc, n);
     auto p = m.add(m.c(1), m.fma(m.mul(r, r), exp_tail(m, r), r));
@@ -115,16 +147,18 @@ template <class M> [[gnu::always_inline]] inline auto exp(M& m, auto x) {
 // expm1(inf) = inf, overflow as exp, NaN -> the same NaN.
 template <class M> [[gnu::always_inline]] inline auto expm1(M& m, auto x) {
     using namespace detail;
-    auto xc = m.select(m.gt(x, m.c(-30.0)), m.select(m.lt(x, m.c(89.0)), x, m.c(89.0)), m.c(-30.0));
+    const auto& k = consts(m);
+    auto xc =
+        m.select(m.gt(x, m.c(k.expm1_lo)), m.select(m.lt(x, m.c(k.exp_hi)), x, m.c(k.exp_hi)), m.c(k.expm1_lo));
     auto n = m.round_int(m.mul(xc, m.c(kLog2e)));
     auto r = reduce_ln2(m, xc, n);
     auto em = m.fma(m.mul(r, r), exp_tail(m, r), r);
-    auto big = m.gt(n, m.c(24));
+    auto big = m.gt(n, m.c(k.expm1_big_n));
     auto s = m.scale2(m.c(1), m.select(big, m.c(0), n));
     auto small_n = m.fma(em, s, m.sub(s, m.c(1)));
     auto big_n = scale2_wide(m, m.add(em, m.c(1)), n);
     auto y = m.select(big, big_n, small_n);
-    return m.select(m.mask_or(m.is_nan(x), m.lt(m.abs(x), m.c(0x1p-25))), x, y);
+    return m.select(m.mask_or(m.is_nan(x), m.lt(m.abs(x), m.c(k.tiny))), x, y);
 }
 
 // log(x).
@@ -135,16 +169,17 @@ template <class M> [[gnu::always_inline]] inline auto expm1(M& m, auto x) {
 // same NaN.
 template <class M> [[gnu::always_inline]] inline auto log(M& m, auto x) {
     using namespace detail;
-    auto sub = m.lt(x, m.c(0x1p-126));
-    auto xs = m.select(sub, m.mul(x, m.c(0x1p24)), x);
-    auto e = m.sub(m.exponent(xs), m.select(sub, m.c(24), m.c(0)));
+    const auto& k = consts(m);
+    auto sub = m.lt(x, m.c(k.min_normal));
+    auto xs = m.select(sub, m.mul(x, m.c(k.sub_scale)), x);
+    auto e = m.sub(m.exponent(xs), m.select(sub, m.c(k.sub_scale_log2), m.c(0)));
     auto mant = m.mantissa(xs);
     auto over = m.gt(mant, m.c(kSqrt2));
     mant = m.select(over, m.mul(mant, m.c(0.5)), mant);
     e = m.select(over, m.add(e, m.c(1)), e);
     auto f = m.sub(mant, m.c(1));
     auto t = log1p_tail(m, f);
-    auto y = m.fma(e, m.c(kLn2Hi), m.add(f, m.fma(e, m.c(kLn2Lo), t)));
+    auto y = m.fma(e, m.c(k.ln2_hi), m.add(f, m.fma(e, m.c(k.ln2_lo), t)));
     y = m.select(m.eq(x, m.c(kInf)), x, y);
     y = m.select(m.eq(x, m.c(0)), m.c(-kInf), y);
     y = m.select(m.lt(x, m.c(0)), m.c(kNaN), y);
@@ -169,7 +204,8 @@ template <class M> [[gnu::always_inline]] inline auto log1p(M& m, auto x) {
     auto f = m.select(near, x, m.sub(mant, m.c(1)));
     auto corr = m.select(near, m.c(0), m.div(m.sub(x, m.sub(u, m.c(1))), u));
     auto t = m.add(log1p_tail(m, f), corr);
-    auto y = m.fma(e, m.c(kLn2Hi), m.add(f, m.fma(e, m.c(kLn2Lo), t)));
+    const auto& k = consts(m);
+    auto y = m.fma(e, m.c(k.ln2_hi), m.add(f, m.fma(e, m.c(k.ln2_lo), t)));
     y = m.select(m.eq(x, m.c(kInf)), x, y);
     y = m.select(m.eq(x, m.c(-1)), m.c(-kInf), y);
     y = m.select(m.lt(x, m.c(-1)), m.c(kNaN), y);
@@ -185,6 +221,12 @@ template <class M> [[gnu::always_inline]] inline auto log1p(M& m, auto x) {
 template <class M> [[gnu::always_inline]] inline auto tanh(M& m, auto x) {
     using namespace detail;
     auto a = m.abs(x);
+    if (m.is_f64()) {
+        // tanh(a) = t / (t + 2), t = expm1(2a): no cancellation anywhere, and = a for tiny a.
+        auto t = vmath::expm1(m, m.add(a, a));
+        auto ac = m.select(m.gt(a, m.c(20)), m.c(1), m.div(t, m.add(t, m.c(2))));  // inf/inf
+        return m.copysign(ac, x);
+    }
     auto z = m.mul(a, a);
     auto p = horner(m, z, -3.33332819422E-1, 1.33314422036E-1, -5.37397155531E-2, 2.06390887954E-2,
                     -5.70498872745E-3);
