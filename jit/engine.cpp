@@ -8,6 +8,7 @@
 // propagate through LLVM frames as exceptions.
 #include "engine.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -120,6 +121,9 @@ struct Engine::Impl {
     }
 
     Built build(const KernelSpec& spec, const std::string& name, bool want_ir, bool want_asm) {
+        using clock = std::chrono::steady_clock;
+        auto us = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double, std::micro>(b - a).count(); };
+        const auto t0 = clock::now();
         llvm::LLVMContext context;  // one per compile: nothing shared between threads
         auto module = generate_kernel(context, spec, name, bits);
         module->setDataLayout(tm->createDataLayout());
@@ -129,7 +133,9 @@ struct Engine::Impl {
             f.addFnAttr("target-cpu", cpu);
             f.addFnAttr("target-features", features);
         }
+        const auto t1 = clock::now();
         optimise(*module);
+        const auto t2 = clock::now();
         Built out;
         if (want_ir) {
             llvm::raw_string_ostream os(out.ir);
@@ -139,13 +145,23 @@ struct Engine::Impl {
             auto copy = llvm::CloneModule(*module);
             out.assembly = emit(*copy, llvm::CodeGenFileType::AssemblyFile);
         }
+        const auto t3 = clock::now();
         out.object = emit(*module, llvm::CodeGenFileType::ObjectFile);
+        stats.codegen_us += us(t0, t1);
+        stats.optimise_us += us(t1, t2);
+        stats.emit_us += us(t3, clock::now());
         return out;
     }
 
     // Loads an object into a JITDylib of its own (a broken object cannot poison the others)
     // and returns its entry point, or an error message.
     std::variant<KernelFn, std::string> load(const std::string& name, const std::string& object) {
+        const auto start = std::chrono::steady_clock::now();
+        struct Timer {
+            std::chrono::steady_clock::time_point start;
+            double& total;
+            ~Timer() { total += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count(); }
+        } timer{start, stats.load_us};
         auto jd = jit->createJITDylib(fmt::format("nnjit{}", dylibs++));
         if (!jd) return message(jd.takeError());
         if (auto err = jit->addObjectFile(*jd, llvm::MemoryBuffer::getMemBufferCopy(object, name)))

@@ -17,6 +17,9 @@ struct EngineStats {
     std::uint64_t compiled = 0;     // kernels built by LLVM
     std::uint64_t memory_hits = 0;  // found in this process's cache
     std::uint64_t disk_hits = 0;    // loaded from the on-disk cache
+    // Time spent, in microseconds, over all compiles: IR generation, optimisation, object
+    // code, and loading (linking) objects into the JIT.
+    double codegen_us = 0, optimise_us = 0, emit_us = 0, load_us = 0;
 };
 
 struct KernelListing {

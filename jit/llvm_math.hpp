@@ -2,9 +2,9 @@
 // value is an llvm::Value* vector of the host width, every operation emits the plain IEEE
 // instruction ScalarMath performs on one number (no fast-math flags, fma only where the
 // rule calls fma), so a kernel computes each lane bit for bit as the interpreter does.
-// Transcendentals follow ScalarMath too: float32 runs vmath's algorithms, emitted inline;
-// float64 calls the same libm function as ScalarMath<double>, once per lane (a scalar call in the
-// loop). Included by codegen.cpp only: it pulls in LLVM headers.
+// Transcendentals follow ScalarMath too: vmath's algorithms, emitted inline, except float64
+// erfc, which ScalarMath<double> takes from libm: the JIT calls the same libm function once
+// per lane (a scalar call in the loop). Included by codegen.cpp only: it pulls in LLVM headers.
 #pragma once
 
 #include <llvm/IR/Constants.h>
@@ -65,11 +65,11 @@ struct LlvmMath {
         return b.CreateBitCast(b.CreateOr(bits, int_splat(one)), vec);
     }
 
-    Value exp(Value a) { return f64 ? libm("exp", a) : vmath::exp(*this, a); }
-    Value expm1(Value a) { return f64 ? libm("expm1", a) : vmath::expm1(*this, a); }
-    Value log(Value a) { return f64 ? libm("log", a) : vmath::log(*this, a); }
-    Value log1p(Value a) { return f64 ? libm("log1p", a) : vmath::log1p(*this, a); }
-    Value tanh(Value a) { return f64 ? libm("tanh", a) : vmath::tanh(*this, a); }
+    Value exp(Value a) { return vmath::exp(*this, a); }
+    Value expm1(Value a) { return vmath::expm1(*this, a); }
+    Value log(Value a) { return vmath::log(*this, a); }
+    Value log1p(Value a) { return vmath::log1p(*this, a); }
+    Value tanh(Value a) { return vmath::tanh(*this, a); }
     Value erfc(Value a) { return f64 ? libm("erfc", a) : vmath::erfc(*this, a); }
 
     Value gt(Value a, Value x) { return b.CreateFCmpOGT(a, x); }

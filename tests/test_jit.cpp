@@ -10,6 +10,7 @@
 #include <random>
 #include <regex>
 #include <thread>
+#include <omp.h>
 #include <unistd.h>
 
 #include "../jit/engine.hpp"
@@ -306,4 +307,26 @@ TEST_CASE("jit: run_into writes the caller's tensors; outputs never alias inputs
     const auto fresh = p->run(b);
     CHECK_FALSE(fresh[1].shares_storage_with(b.at("x")));
     CHECK_FALSE(fresh[0].shares_storage_with(fresh[2]));
+}
+
+TEST_CASE("jit: results do not depend on the number of threads", "[jit][threads]") {
+    Graph g;
+    const Shape shape{300, 3001};
+    Value x = g.input("x", DType::f32, shape);
+    Value y = sigmoid(x) * x;
+    const std::vector<Value> outs{y, sum(y), mean(y, 0), sum(y * y, 1)};
+    auto p = compile(outs, Backend::jit);
+    Bindings b{{"x", Tensor::randn(DType::f32, shape, 8)}};
+    omp_set_num_threads(1);
+    const auto one = p->run(b);
+    omp_set_num_threads(2);
+    const auto two = p->run(b);
+    omp_set_num_threads(5);
+    const auto five = p->run(b);
+    for (std::size_t k = 0; k < outs.size(); ++k) {
+        CHECK(bitwise_equal(one[k], two[k]));
+        CHECK(bitwise_equal(one[k], five[k]));
+    }
+    const auto ref = compile(outs, Backend::interp)->run(b);
+    for (std::size_t k = 0; k < outs.size(); ++k) CHECK(close(one[k], ref[k], 1e-6, 1e-6));
 }
