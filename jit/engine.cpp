@@ -61,8 +61,8 @@ std::string default_cache_dir() {
     std::string dir = env("NNJIT_CACHE_DIR");
     if (dir == "off") return {};
     if (!dir.empty()) return dir;
-    if (std::string xdg = env("XDG_CACHE_HOME"); !xdg.empty()) return xdg + "/nnjit";
-    if (std::string home = env("HOME"); !home.empty()) return home + "/.cache/nnjit";
+    if (std::string xdg = env("XDG_CACHE_HOME"); !xdg.empty()) return fmt::format("{}/nnjit", xdg);
+    if (std::string home = env("HOME"); !home.empty()) return fmt::format("{}/.cache/nnjit", home);
     return {};
 }
 
@@ -171,7 +171,7 @@ struct Engine::Impl {
         return addr->toPtr<KernelFn>();
     }
 
-    std::string path_of(const std::string& name) const { return dir + "/" + name + ".o"; }
+    std::string path_of(const std::string& name) const { return fmt::format("{}/{}.o", dir, name); }
 
     bool read_disk(const std::string& name, const std::string& key, std::string& object) const {
         if (dir.empty()) return false;
@@ -248,7 +248,7 @@ Engine::Engine() : impl_(new Impl) {
     d.target = fmt::format("{} {} {}-bit {} LLVM {} codegen {}", d.triple, d.cpu, d.bits, d.features,
                            LLVM_VERSION_STRING, codegen_build_stamp());
     d.dir = default_cache_dir();
-    const std::string dump = "," + env("NNJIT_DUMP") + ",";
+    const std::string dump = fmt::format(",{},", env("NNJIT_DUMP"));
     d.dump_llvm = dump.find(",llvm,") != std::string::npos;
     d.dump_asm = dump.find(",asm,") != std::string::npos;
 }
@@ -262,7 +262,7 @@ Engine& Engine::instance() {
 
 KernelFn Engine::compile(const KernelSpec& spec) {
     Impl& d = *impl_;
-    const std::string key = spec.key() + " @ " + d.target;
+    const std::string key = fmt::format("{} @ {}", spec.key(), d.target);
     std::lock_guard lock(d.mutex);
     if (auto it = d.cache.find(key); it != d.cache.end()) {
         ++d.stats.memory_hits;
@@ -292,7 +292,7 @@ KernelFn Engine::compile(const KernelSpec& spec) {
 KernelListing Engine::inspect(const KernelSpec& spec) {
     Impl& d = *impl_;
     std::lock_guard lock(d.mutex);
-    Impl::Built built = d.build(spec, fmt::format("nnjit_kernel_{:016x}", stable_hash(spec.key() + " @ " + d.target)),
+    Impl::Built built = d.build(spec, fmt::format("nnjit_kernel_{:016x}", stable_hash(fmt::format("{} @ {}", spec.key(), d.target))),
                                 true, true);
     return {std::move(built.ir), std::move(built.assembly)};
 }
