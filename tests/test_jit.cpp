@@ -330,3 +330,38 @@ TEST_CASE("jit: results do not depend on the number of threads", "[jit][threads]
     const auto ref = compile(outs, Backend::interp)->run(b);
     for (std::size_t k = 0; k < outs.size(); ++k) CHECK(close(one[k], ref[k], 1e-6, 1e-6));
 }
+
+TEST_CASE("jit: structural ops and losses (run by the interpreter's kernels between fused loops)", "[jit]") {
+    for (DType dtype : {DType::f32, DType::f64}) {
+        Graph g;
+        Value x = g.input("x", dtype, Shape{8, 5});
+        Value w = g.parameter("w", dtype, Shape{5, 3});
+        Value b = g.parameter("b", dtype, Shape{3});
+        Value t = g.input("t", dtype, Shape{8, 3});
+        Value h = tanh(matmul(x, w) + b);
+        Value other = cast(h, dtype == DType::f32 ? DType::f64 : DType::f32);
+        Value s = softmax(h, 1) + log_softmax(h, 0);
+        Value loss = cross_entropy(h, t) + mse(h, t) + mean(transpose(s) * 2.0) + sum(reshape(h, Shape{24}));
+        const Value wrt[] = {x, w, b};
+        auto grads = grad(loss, wrt);
+        const std::vector<Value> outs{loss, other, s, grads[0], grads[1], grads[2]};
+        Bindings bind{{"x", Tensor::randn(dtype, Shape{8, 5}, 1)}, {"w", Tensor::randn(dtype, Shape{5, 3}, 2)},
+                      {"b", Tensor::randn(dtype, Shape{3}, 3)}, {"t", Tensor::rand(dtype, Shape{8, 3}, 4)}};
+        const Results r = run_both(outs, bind);
+        const double tol = dtype == DType::f32 ? 1e-5 : 1e-12;
+        for (std::size_t k = 0; k < outs.size(); ++k) {
+            INFO(fmt::format("{} output {}", dtype, k));
+            CHECK(close(r.jit[k], r.interp[k], tol, tol));
+        }
+    }
+}
+
+TEST_CASE("jit: inputs bound to non-contiguous tensors", "[jit]") {
+    Graph g;
+    Value x = g.input("x", DType::f32, Shape{7, 9});
+    Value y = sigmoid(x) * 3.0 - x;
+    const Tensor base = Tensor::randn(DType::f32, Shape{9, 7}, 6);
+    Bindings b{{"x", base.transpose()}};
+    const Results r = run_both({y}, b);
+    CHECK(bitwise_equal(r.jit[0], r.interp[0]));
+}
