@@ -292,7 +292,7 @@ TEST_CASE("jit: compiling and running from 4 threads at once", "[jit][threads]")
     CHECK(failures == 0);
 }
 
-TEST_CASE("jit: run_into writes the caller's tensors; outputs never alias inputs", "[jit]") {
+TEST_CASE("jit: run_into writes the caller's tensors, outputs never alias inputs", "[jit]") {
     Graph g;
     Value x = g.input("x", DType::f32, Shape{1000});
     Value y = relu(x) * 2.0;
