@@ -36,12 +36,15 @@ template <class R, Expression... X> struct ElementwiseExpr : ExprTag {
     constexpr ElementwiseExpr(double a, X... x) : operands(std::move(x)...), alpha(a) {}
 
     Value emit(Graph& g, const Bindings& bindings) const {
-        return std::apply(
-            [&](const auto&... x) {
-                const std::array<Value, sizeof...(X)> in{x.emit(g, bindings)...};
-                return elementwise(op_of_rule<R>, in, alpha);
-            },
-            operands);
+        return emit_operands(g, bindings, std::index_sequence_for<X...>{});
+    }
+
+private:
+    // An index sequence rather than std::apply, whose noexcept traits cost template depth per op.
+    template <std::size_t... I>
+    Value emit_operands(Graph& g, const Bindings& bindings, std::index_sequence<I...>) const {
+        const std::array<Value, sizeof...(X)> in{std::get<I>(operands).emit(g, bindings)...};
+        return elementwise(op_of_rule<R>, in, alpha);
     }
 };
 

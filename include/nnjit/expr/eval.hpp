@@ -11,11 +11,15 @@
 // trailing dimensions (a bias row), all contiguous. Anything else (a size-1 dimension
 // stretched, a transposed view) takes a general strided loop, correct but not vectorised.
 //
-// Flags for the vectorised loop (g++ 12): -O3 (or -O2 -ftree-vectorize) -march=native
-// -fno-trapping-math (without it the float->int conversions of vmath's exp block
-// vectorisation) -fno-math-errno (sqrt) -ffp-contract=off (no a*b+c fusion, so the result is
-// bitwise that of the interpreter). nnjit_options sets the last four; see the report in
-// tests/test_expr_eval.cpp for how this was checked.
+// Flags for the vectorised loop (g++ 12.2, checked with -fopt-info-vec on relu/bias, the
+// sigmoid*relu chain and its d(), exp, log, tanh, sqrt, silu, elu):
+//   -O3              required: at -O2 g++ 12's "very cheap" cost model vectorises none of them
+//   -march=native    the vector width (64-byte vectors on AVX-512 hosts)
+//   -fno-math-errno  required for sqrt (otherwise a call that may set errno)
+//   -ffp-contract=off not for speed: no a*b+c fusion, so eval() equals the interpreter bitwise
+//   -fno-trapping-math harmless and set by nnjit_options; vmath's current exp/log no longer
+//                    need it (they did when the float->int conversion blocked vectorisation)
+// Not vectorised today: gelu (erfc inside); g++ reports the loop unvectorised, cause not yet studied.
 #pragma once
 
 #include <array>
@@ -137,37 +141,64 @@ template <class T> struct Evaluator<ConstantExpr<T>> {
     template <int R> [[gnu::always_inline]] T load_at(const std::int64_t*) const { return value; }
 };
 
+// The evaluators of an op's operands (the table's arities are 1 to 3). Plain members rather
+// than a std::tuple: tuple's constructors cost several template levels per op, and an
+// expression 200 ops deep would exceed g++'s instantiation depth of 900.
+template <class... X> struct EvalOperands;
+template <class A> struct EvalOperands<A> {
+    Evaluator<A> a;
+    EvalOperands(const std::tuple<A>& x, EvalContext& ctx) : a(std::get<0>(x), ctx) {}
+    void prepare(const Shape& out) { a.prepare(out); }
+};
+template <class A, class B> struct EvalOperands<A, B> {
+    Evaluator<A> a;
+    Evaluator<B> b;
+    EvalOperands(const std::tuple<A, B>& x, EvalContext& ctx) : a(std::get<0>(x), ctx), b(std::get<1>(x), ctx) {}
+    void prepare(const Shape& out) {
+        a.prepare(out);
+        b.prepare(out);
+    }
+};
+template <class A, class B, class C> struct EvalOperands<A, B, C> {
+    Evaluator<A> a;
+    Evaluator<B> b;
+    Evaluator<C> c;
+    EvalOperands(const std::tuple<A, B, C>& x, EvalContext& ctx)
+        : a(std::get<0>(x), ctx), b(std::get<1>(x), ctx), c(std::get<2>(x), ctx) {}
+    void prepare(const Shape& out) {
+        a.prepare(out);
+        b.prepare(out);
+        c.prepare(out);
+    }
+};
+
 template <class R, class... X> struct Evaluator<ElementwiseExpr<R, X...>> {
     using T = typename ElementwiseExpr<R, X...>::value_type;
-    using Seq = std::index_sequence_for<X...>;
-    std::tuple<Evaluator<X>...> in;
+    EvalOperands<X...> in;
     double alpha;
 
-    Evaluator(const ElementwiseExpr<R, X...>& e, EvalContext& ctx)
-        : in(std::apply([&](const auto&... x) { return std::tuple<Evaluator<X>...>{Evaluator<X>(x, ctx)...}; },
-                        e.operands)),
-          alpha(e.alpha) {}
-    void prepare(const Shape& out) {
-        std::apply([&](auto&... x) { (x.prepare(out), ...); }, in);
-    }
+    Evaluator(const ElementwiseExpr<R, X...>& e, EvalContext& ctx) : in(e.operands, ctx), alpha(e.alpha) {}
+    void prepare(const Shape& out) { in.prepare(out); }
     template <class... V> [[gnu::always_inline]] T rule(V... v) const {
         ScalarMath<T> m;
         if constexpr (rules::takes_alpha<R>) return R::forward(m, v..., alpha);
         else return R::forward(m, v...);
     }
-    template <int Rank, std::size_t... I>
-    [[gnu::always_inline]] T load_seq(std::index_sequence<I...>, std::int64_t base, std::int64_t i) const {
-        return rule(std::get<I>(in).template load<Rank>(base, i)...);
-    }
-    template <int Rank, std::size_t... I>
-    [[gnu::always_inline]] T load_at_seq(std::index_sequence<I...>, const std::int64_t* index) const {
-        return rule(std::get<I>(in).template load_at<Rank>(index)...);
-    }
     template <int Rank> [[gnu::always_inline]] T load(std::int64_t base, std::int64_t i) const {
-        return load_seq<Rank>(Seq{}, base, i);
+        if constexpr (sizeof...(X) == 1) return rule(in.a.template load<Rank>(base, i));
+        else if constexpr (sizeof...(X) == 2)
+            return rule(in.a.template load<Rank>(base, i), in.b.template load<Rank>(base, i));
+        else
+            return rule(in.a.template load<Rank>(base, i), in.b.template load<Rank>(base, i),
+                        in.c.template load<Rank>(base, i));
     }
     template <int Rank> [[gnu::always_inline]] T load_at(const std::int64_t* index) const {
-        return load_at_seq<Rank>(Seq{}, index);
+        if constexpr (sizeof...(X) == 1) return rule(in.a.template load_at<Rank>(index));
+        else if constexpr (sizeof...(X) == 2)
+            return rule(in.a.template load_at<Rank>(index), in.b.template load_at<Rank>(index));
+        else
+            return rule(in.a.template load_at<Rank>(index), in.b.template load_at<Rank>(index),
+                        in.c.template load_at<Rank>(index));
     }
 };
 

@@ -1,0 +1,16 @@
+// expect: operands have different dtypes
+// Compiled twice by tests/compile_fail: as written it must compile; with NNJIT_COMPILE_FAIL
+// defined it must fail with the message above.
+#include "nnjit/expr/expr.hpp"
+
+using namespace nnjit;
+
+constexpr auto x = input<"x", float, Dims<Dynamic, 4>>;
+
+void snippet() {
+#ifdef NNJIT_COMPILE_FAIL
+    [[maybe_unused]] auto e = x * input<"s", double>;
+#else
+    [[maybe_unused]] auto e = x * input<"s", float>;
+#endif
+}
