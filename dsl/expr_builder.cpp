@@ -373,6 +373,4 @@ Value build_expression(const Expr& e, BuildContext& ctx) {
     return b.to_value(b.eval(e));
 }
 
-bool is_builtin(std::string_view name) { return name == "grad" || find_builtin(name) != nullptr; }
-
 }  // namespace nnjit::detail

@@ -22,7 +22,4 @@ struct BuildContext {
 // Builds `e` (a number becomes a float32 constant). Throws EvalError at the failing node.
 Value build_expression(const Expr& e, BuildContext& ctx);
 
-// Names of the built-in functions, for :help and "did you mean" messages.
-bool is_builtin(std::string_view name);
-
 }  // namespace nnjit::detail
