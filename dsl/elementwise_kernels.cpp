@@ -26,7 +26,10 @@ template <Access A, class T> T load(const T* p, std::int64_t i, std::int64_t str
     else return p[i * stride];
 }
 
+// flatten: every call in the loop body is inlined (the rule, vmath's approximation), so that
+// g++ vectorises it; its inliner otherwise keeps large rules such as erfc/gelu out of line.
 template <class R, class T, Access... A, std::size_t... I>
+[[gnu::flatten]]
 void row_loop(T* __restrict out, const std::array<const T*, sizeof...(A)>& in, std::int64_t n,
               const std::array<std::int64_t, sizeof...(A) + 1>& strides, double alpha, std::index_sequence<I...>) {
     for (std::int64_t i = 0; i < n; ++i) out[i] = apply_rule<R, T>(alpha, load<A>(in[I], i, strides[I + 1])...);

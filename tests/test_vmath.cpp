@@ -193,7 +193,8 @@ TEST_CASE("vmath float64: random inputs within the documented ulp bound", "[vmat
             }
             INFO(fn.name << ": max " << worst << " ulp at x = " << worst_x);
             CHECK(worst <= fn.bound);
-            if (std::getenv("NNJIT_VMATH_REPORT")) std::printf("float64 %-6s max %.4f ulp at %.17g\n", fn.name, worst, worst_x);
+            if (std::getenv("NNJIT_VMATH_REPORT"))
+                std::printf("float64 %-6s max %.4f ulp at %.17g\n", fn.name, worst, worst_x);
         }
     }
 }
