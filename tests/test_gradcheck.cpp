@@ -238,3 +238,16 @@ TEST_CASE("non-differentiable ops give zero gradients; cast passes the gradient 
     CHECK(gx.dtype() == DType::f64);
     CHECK(Interpreter({gx}).run(b)[0].to_doubles() == std::vector<double>{3, 3, 3});
 }
+
+TEST_CASE("grad: a variable the output does not depend on gets zeros of its shape and dtype", "[autodiff]") {
+    Graph g;
+    const Value x = g.input("x", DType::f32, Shape{2, 3});
+    const Value unrelated = g.input("u", DType::f64, Shape{4});
+    const auto grads = grad(sum(x * x), std::vector<Value>{x, unrelated});
+    CHECK(grads[1].shape() == Shape{4});
+    CHECK(grads[1].dtype() == DType::f64);
+    const auto out = Interpreter(grads).run({{"x", Tensor::arange(DType::f32, 6).reshape(Shape{2, 3})},
+                                            {"u", Tensor::full(DType::f64, Shape{4}, 5.0)}});
+    CHECK(out[0].to_doubles() == std::vector<double>{0, 2, 4, 6, 8, 10});
+    CHECK(out[1].to_doubles() == std::vector<double>{0, 0, 0, 0});
+}
