@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -82,7 +83,7 @@ bool get_u64(std::string_view& s, std::uint64_t& v) {
 
 struct Engine::Impl {
     std::unique_ptr<llvm::orc::LLJIT> jit;
-    std::unique_ptr<llvm::TargetMachine> tm;
+    std::optional<llvm::orc::JITTargetMachineBuilder> jtmb;  // a TargetMachine per compile
     std::string cpu, features, triple, target;
     unsigned bits = 128;
     bool dump_llvm = false, dump_asm = false;
@@ -94,14 +95,23 @@ struct Engine::Impl {
 
     struct Built {
         std::string object, ir, assembly;
+        double codegen_us = 0, optimise_us = 0, emit_us = 0;
     };
 
-    void optimise(llvm::Module& module) {
+    // TargetMachines are not thread-safe: each compile makes its own (well under a millisecond).
+    std::unique_ptr<llvm::TargetMachine> target_machine() const {
+        llvm::orc::JITTargetMachineBuilder builder = *jtmb;  // createTargetMachine() is not const
+        auto tm = builder.createTargetMachine();
+        if (!tm) throw InternalError(fmt::format("JIT: no target machine for the host: {}", message(tm.takeError())));
+        return std::move(*tm);
+    }
+
+    static void optimise(llvm::TargetMachine* tm, llvm::Module& module) {
         llvm::LoopAnalysisManager lam;
         llvm::FunctionAnalysisManager fam;
         llvm::CGSCCAnalysisManager cgam;
         llvm::ModuleAnalysisManager mam;
-        llvm::PassBuilder pb(tm.get());
+        llvm::PassBuilder pb(tm);
         pb.registerModuleAnalyses(mam);
         pb.registerCGSCCAnalyses(cgam);
         pb.registerFunctionAnalyses(fam);
@@ -110,17 +120,19 @@ struct Engine::Impl {
         pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2).run(module, mam);
     }
 
-    std::string emit(llvm::Module& module, llvm::CodeGenFileType type) {
+    static std::string emit(llvm::TargetMachine& tm, llvm::Module& module, llvm::CodeGenFileType type) {
         llvm::SmallVector<char, 0> buffer;
         llvm::raw_svector_ostream os(buffer);
         llvm::legacy::PassManager pm;
-        if (tm->addPassesToEmitFile(pm, os, nullptr, type))
+        if (tm.addPassesToEmitFile(pm, os, nullptr, type))
             throw InternalError("the host TargetMachine cannot emit this file type");
         pm.run(module);
         return std::string(buffer.data(), buffer.size());
     }
 
-    Built build(const KernelSpec& spec, const std::string& name, bool want_ir, bool want_asm) {
+    // Runs without the engine's lock: nothing here is shared with other compiles.
+    Built build(const KernelSpec& spec, const std::string& name, bool want_ir, bool want_asm) const {
+        const auto tm = target_machine();
         using clock = std::chrono::steady_clock;
         auto us = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double, std::micro>(b - a).count(); };
         const auto t0 = clock::now();
@@ -134,7 +146,7 @@ struct Engine::Impl {
             f.addFnAttr("target-features", features);
         }
         const auto t1 = clock::now();
-        optimise(*module);
+        optimise(tm.get(), *module);
         const auto t2 = clock::now();
         Built out;
         if (want_ir) {
@@ -143,13 +155,13 @@ struct Engine::Impl {
         }
         if (want_asm) {
             auto copy = llvm::CloneModule(*module);
-            out.assembly = emit(*copy, llvm::CodeGenFileType::AssemblyFile);
+            out.assembly = emit(*tm, *copy, llvm::CodeGenFileType::AssemblyFile);
         }
         const auto t3 = clock::now();
-        out.object = emit(*module, llvm::CodeGenFileType::ObjectFile);
-        stats.codegen_us += us(t0, t1);
-        stats.optimise_us += us(t1, t2);
-        stats.emit_us += us(t3, clock::now());
+        out.object = emit(*tm, *module, llvm::CodeGenFileType::ObjectFile);
+        out.codegen_us = us(t0, t1);
+        out.optimise_us = us(t1, t2);
+        out.emit_us = us(t3, clock::now());
         return out;
     }
 
@@ -230,9 +242,8 @@ Engine::Engine() : impl_(new Impl) {
     d.cpu = jtmb->getCPU();
     d.features = jtmb->getFeatures().getString();
     d.triple = jtmb->getTargetTriple().str();
-    auto tm = jtmb->createTargetMachine();
-    if (!tm) throw InternalError(fmt::format("JIT: no target machine for the host: {}", message(tm.takeError())));
-    d.tm = std::move(*tm);
+    d.jtmb = *jtmb;
+    d.target_machine();  // fails here, once, if the host has no usable target
     auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
     if (!jit) throw InternalError(fmt::format("JIT: cannot create LLJIT: {}", message(jit.takeError())));
     d.jit = std::move(*jit);
@@ -263,22 +274,30 @@ Engine& Engine::instance() {
 KernelFn Engine::compile(const KernelSpec& spec) {
     Impl& d = *impl_;
     const std::string key = fmt::format("{} @ {}", spec.key(), d.target);
-    std::lock_guard lock(d.mutex);
-    if (auto it = d.cache.find(key); it != d.cache.end()) {
-        ++d.stats.memory_hits;
-        return it->second;
-    }
     const std::string name = fmt::format("nnjit_kernel_{:016x}", stable_hash(key));
-    std::string object;
-    if (d.read_disk(name, key, object)) {
-        auto loaded = d.load(name, object);
-        if (auto* fn = std::get_if<KernelFn>(&loaded)) {
-            ++d.stats.disk_hits;
-            return d.cache[key] = *fn;
+    {
+        std::lock_guard lock(d.mutex);
+        if (auto it = d.cache.find(key); it != d.cache.end()) {
+            ++d.stats.memory_hits;
+            return it->second;
         }
-        // A bad entry is rebuilt below and overwritten.
+        std::string object;
+        if (d.read_disk(name, key, object)) {
+            auto loaded = d.load(name, object);
+            if (auto* fn = std::get_if<KernelFn>(&loaded)) {
+                ++d.stats.disk_hits;
+                return d.cache[key] = *fn;
+            }
+            // A bad entry is rebuilt below and overwritten.
+        }
     }
+    // LLVM's work runs unlocked, so that threads compiling different kernels overlap.
     Impl::Built built = d.build(spec, name, d.dump_llvm, d.dump_asm);
+    std::lock_guard lock(d.mutex);
+    if (auto it = d.cache.find(key); it != d.cache.end()) return it->second;  // another thread won
+    d.stats.codegen_us += built.codegen_us;
+    d.stats.optimise_us += built.optimise_us;
+    d.stats.emit_us += built.emit_us;
     if (d.dump_llvm) fmt::print(stderr, "; ---- kernel {} ----\n{}", spec.key(), built.ir);
     if (d.dump_asm) fmt::print(stderr, "# ---- kernel {} ----\n{}", spec.key(), built.assembly);
     d.write_disk(name, key, built.object);
@@ -290,8 +309,7 @@ KernelFn Engine::compile(const KernelSpec& spec) {
 }
 
 KernelListing Engine::inspect(const KernelSpec& spec) {
-    Impl& d = *impl_;
-    std::lock_guard lock(d.mutex);
+    const Impl& d = *impl_;
     Impl::Built built = d.build(spec, fmt::format("nnjit_kernel_{:016x}", stable_hash(fmt::format("{} @ {}", spec.key(), d.target))),
                                 true, true);
     return {std::move(built.ir), std::move(built.assembly)};

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <optional>
 
 #include "engine.hpp"
@@ -60,7 +61,21 @@ template <class T> void finish_sum(const std::vector<double>& partial, std::int6
 
 JitProgram::JitProgram(Plan plan) : plan_(std::move(plan)) {
     Engine& engine = Engine::instance();
-    for (const FusedKernel& k : plan_.kernels) kernels_.push_back(engine.compile(k.spec));
+    // Kernels compile side by side (the engine is thread-safe); an exception cannot leave an
+    // OpenMP region, so the first one is carried out and rethrown.
+    kernels_.assign(plan_.kernels.size(), nullptr);
+    std::exception_ptr error;
+    const auto count = static_cast<std::int64_t>(plan_.kernels.size());
+#pragma omp parallel for schedule(dynamic, 1) if (count > 1)
+    for (std::int64_t k = 0; k < count; ++k) {
+        try {
+            kernels_[static_cast<std::size_t>(k)] = engine.compile(plan_.kernels[static_cast<std::size_t>(k)].spec);
+        } catch (...) {
+#pragma omp critical(nnjit_compile_error)
+            if (!error) error = std::current_exception();
+        }
+    }
+    if (error) std::rethrow_exception(error);
     const Graph& g = plan_.outputs.front().graph();
     position_.assign(static_cast<std::size_t>(g.size()), -1);
     for (std::size_t i = 0; i < plan_.order.size(); ++i) position_[static_cast<std::size_t>(plan_.order[i]->id())] = static_cast<int>(i);
