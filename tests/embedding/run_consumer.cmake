@@ -1,0 +1,30 @@
+# Configures, builds and runs tests/embedding/consumer in WORK_DIR, against an installed nnjit
+# (MODE=package: installs BUILD_DIR into WORK_DIR/install first) or the source tree
+# (MODE=subdirectory). Build trees are kept between runs, so a rerun is incremental.
+function(step what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${rc}):\n${out}")
+  endif()
+  message(STATUS "${what}: ok")
+  set(step_output "${out}" PARENT_SCOPE)
+endfunction()
+
+set(consumer_build ${WORK_DIR}/${MODE}-build)
+set(configure_args -S ${SOURCE_DIR}/tests/embedding/consumer -B ${consumer_build} -G Ninja
+    -DCMAKE_BUILD_TYPE=Release -DNNJIT_CONSUMER_MODE=${MODE})
+if(MODE STREQUAL "package")
+  step("install nnjit" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/install)
+  foreach(f include/nnjit/nnjit.hpp include/nnjit/expr/eval.hpp lib/cmake/nnjit/nnjitConfig.cmake)
+    if(NOT EXISTS ${WORK_DIR}/install/${f})
+      message(FATAL_ERROR "the installed tree lacks ${f}")
+    endif()
+  endforeach()
+  list(APPEND configure_args -DCMAKE_PREFIX_PATH=${WORK_DIR}/install)
+else()
+  list(APPEND configure_args -DNNJIT_SOURCE_DIR=${SOURCE_DIR})
+endif()
+step("configure the consumer" ${CMAKE_COMMAND} ${configure_args})
+step("build the consumer" ${CMAKE_COMMAND} --build ${consumer_build})
+step("run the consumer" ${consumer_build}/consumer)
+message(STATUS "${step_output}")
