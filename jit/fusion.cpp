@@ -18,6 +18,8 @@
 #include <fmt/ranges.h>
 
 #include "nnjit/error.hpp"
+#include "nnjit/op_rules.hpp"
+#include "nnjit/scalar_math.hpp"
 
 namespace nnjit::jit {
 namespace {
@@ -26,6 +28,26 @@ struct View {
     const Node* source = nullptr;
     std::vector<std::int64_t> strides;
 };
+
+// An elementwise op on constants, computed now exactly as the interpreter would compute it.
+template <class T, class R, std::size_t... I>
+double fold_rule(const std::vector<double>& in, double alpha, std::index_sequence<I...>) {
+    ScalarMath<T> m;
+    if constexpr (rules::takes_alpha<R>) return static_cast<double>(R::forward(m, static_cast<T>(in[I])..., alpha));
+    else return static_cast<double>(R::forward(m, static_cast<T>(in[I])...));
+}
+
+double fold(Op op, DType dtype, const std::vector<double>& in, double alpha) {
+    switch (op) {
+#define NNJIT_ELEMENTWISE(Name, name, arity)                                                                   \
+    case Op::Name:                                                                                             \
+        return dtype == DType::f64 ? fold_rule<double, rules::Name>(in, alpha, std::make_index_sequence<arity>{}) \
+                                   : fold_rule<float, rules::Name>(in, alpha, std::make_index_sequence<arity>{});
+#include "nnjit/ops.def"
+    default: break;
+    }
+    throw InternalError(fmt::format("fusion: cannot fold {}", op_name(op)));
+}
 
 bool is_reduction(Op op) { return op == Op::Sum || op == Op::Mean; }
 
@@ -100,7 +122,12 @@ private:
             auto& c = constant_[at(n)];
             if (n->op() == Op::Constant) c = n->attrs().alpha;
             else if (n->op() == Op::BroadcastTo || n->op() == Op::Reshape || n->op() == Op::Transpose) c = constant_[at(n->input(0))];
-            else if (n->op() == Op::Cast && constant_[at(n->input(0))]) {
+            else if (is_elementwise(n->op())) {
+                std::vector<double> in;
+                for (const Node* x : n->inputs())
+                    if (constant_[at(x)]) in.push_back(*constant_[at(x)]);
+                if (in.size() == n->inputs().size()) c = fold(n->op(), n->dtype(), in, n->attrs().alpha);
+            } else if (n->op() == Op::Cast && constant_[at(n->input(0))]) {
                 const double v = *constant_[at(n->input(0))];
                 c = n->input(0)->dtype() == DType::f32 ? static_cast<double>(static_cast<float>(v)) : v;
             }
