@@ -37,10 +37,12 @@ int Shape::normalize_axis(std::int64_t axis, std::string_view op) const {
 
 std::vector<std::int64_t> contiguous_strides(const Shape& shape) {
     std::vector<std::int64_t> strides(static_cast<std::size_t>(shape.rank()));
-    std::int64_t s = 1;
+    // Unsigned: in a shape with a zero dimension the other dimensions may multiply past int64
+    // (numel is still 0); such strides are never used to address anything, but must not be UB.
+    std::uint64_t s = 1;
     for (int i = shape.rank() - 1; i >= 0; --i) {
-        strides[static_cast<std::size_t>(i)] = s;
-        s *= shape[i];
+        strides[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(s);
+        s *= static_cast<std::uint64_t>(shape[i]);
     }
     return strides;
 }
