@@ -74,7 +74,7 @@ inline const Function kFunctions[] = {
     // turns a relative error d of its argument z into about 2 z^2 d = x^2 d: below x = -1 the
     // bound is in absolute terms (see vmath.hpp).
     {"gelu", batch<vgelu>,
-     [](double x) { return 0.5 * x * std::erfc(-x / std::numbers::sqrt2); }, 4, -1.0f, 1e-6},
+     [](double x) { return 0.5 * x * std::erfc(-x / std::numbers::sqrt2); }, 4, -1.0f, 5e-8},
     {"sigmoid", batch<vsigmoid>, sigmoid_ref, 4},
     {"softplus", batch<vsoftplus>,
      [](double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }, 4},

@@ -12,11 +12,13 @@
 // float32 only: ScalarMath<double> keeps libm's erfc (a float64 erfc did not fit the first time
 // box), and a Math over float64 must not call vmath::erfc.
 //
-// Error bounds are measured against a float64 reference (glibc's double exp/log/... rounded
-// nowhere; the error is |y - ref| in units of the float32 ulp of ref, subnormal ulp = 2^-149),
-// by tests/test_vmath.cpp (dense sweep, every 257th bit pattern) and
-// tests/long/vmath_exhaustive.cpp (all 2^32 patterns, ctest label `long`). Each function's
-// comment gives the exhaustive bound; the table of all of them is at the end of this file.
+// Error bounds (float32) are measured against a float64 reference (glibc's double exp/log/...,
+// not rounded; the error is |y - ref| in units of the float32 ulp of ref, subnormal ulp =
+// 2^-149), by tests/test_vmath.cpp (dense sweep, every 257th bit pattern, asserts the bounds)
+// and tests/long/vmath_exhaustive.cpp (all 2^32 patterns, ctest label `long`). float64 is
+// measured against long double on 400k random inputs per function (test_vmath.cpp). Each
+// function's comment gives its measured bound; the table at the end of this file has them all,
+// with the composed rules of op_rules.hpp.
 //
 // NaN policy: a NaN input returns that NaN (same payload) except log/log1p of a negative
 // number, which return the default quiet NaN. No fast-math flags are assumed anywhere.
@@ -128,6 +130,8 @@ template <std::size_t K = 0, class M, class V, class Mask, std::size_t N>
 // (degree-5 P, Cephes expf coefficients), scaled by 2^n in two exact steps so subnormal results
 // are rounded once. Special values: exp(-inf) = 0, exp(+inf) = inf, exp(x > ln(FLT_MAX)) = inf,
 // NaN -> the same NaN.
+// float64: x clamped to [-746, 710], Taylor polynomial to r^13 (exp_tail).
+// Measured: float32 1.013 ulp (exhaustive), float64 0.975 ulp (400k random inputs).
 template <class M> [[gnu::always_inline]] inline auto exp(M& m, auto x) {
     using namespace detail;
     // NaN goes to the low clamp (never into round_int), and is put back at the end.
@@ -145,6 +149,8 @@ template <class M> [[gnu::always_inline]] inline auto exp(M& m, auto x) {
 // rounding (fma) for n <= 24, and (expm1(r) + 1) 2^n as in exp beyond (the -1 is below half an
 // ulp there). |x| < 2^-25 and +-0 return x (keeps the sign of zero). expm1(-inf) = -1,
 // expm1(inf) = inf, overflow as exp, NaN -> the same NaN.
+// float64: clamp [-40, 710], 2^n - 1 path for n <= 53, |x| < 2^-54 returns x.
+// Measured: float32 1.443 ulp (exhaustive), float64 1.409 ulp (random).
 template <class M> [[gnu::always_inline]] inline auto expm1(M& m, auto x) {
     using namespace detail;
     const auto& k = consts(m);
@@ -167,6 +173,8 @@ template <class M> [[gnu::always_inline]] inline auto expm1(M& m, auto x) {
 // logf coefficients), log(x) = e ln2 + log(1+f), with e*ln2 added by fma so that its rounding
 // happens once. Special values: log(0) = -inf, log(x < 0) = NaN, log(inf) = inf, NaN -> the
 // same NaN.
+// float64: subnormals scaled by 2^54, fdlibm-style atanh series (log1p_tail).
+// Measured: float32 0.862 ulp (exhaustive, subnormals included), float64 0.792 ulp (random).
 template <class M> [[gnu::always_inline]] inline auto log(M& m, auto x) {
     using namespace detail;
     const auto& k = consts(m);
@@ -192,6 +200,7 @@ template <class M> [[gnu::always_inline]] inline auto log(M& m, auto x) {
 // the rounding error of u, c = x - (u - 1) (exact), is added back to first order as c / u.
 // Special values: log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(inf) = inf, +-0 -> +-0,
 // NaN -> the same NaN.
+// Measured: float32 0.930 ulp (exhaustive), float64 0.811 ulp (random).
 template <class M> [[gnu::always_inline]] inline auto log1p(M& m, auto x) {
     using namespace detail;
     auto u = m.add(m.c(1), x);
@@ -218,6 +227,10 @@ template <class M> [[gnu::always_inline]] inline auto log1p(M& m, auto x) {
 // tanh(a) = 1 - 2 / (exp(2a) + 1) with a clamped to 10 (tanh(a > 9.011) rounds to 1, and
 // exp(20) is finite: no inf/inf). The sign is put back with copysign, so tanh(-0) = -0.
 // Special values: tanh(+-inf) = +-1, NaN -> the same NaN.
+// float64: tanh(a) = t / (t + 2) with t = expm1(2a) (no cancellation; = a for tiny a), 1 for
+// a > 20 (tanh(a > 19.1) rounds to 1; avoids inf/inf).
+// Measured: float32 1.330 ulp (exhaustive), float64 2.002 ulp (random; bound 2.5: expm1's error
+// plus two roundings).
 template <class M> [[gnu::always_inline]] inline auto tanh(M& m, auto x) {
     using namespace detail;
     auto a = m.abs(x);
@@ -249,6 +262,8 @@ template <class M> [[gnu::always_inline]] inline auto tanh(M& m, auto x) {
 //    product with G, so subnormal results are rounded once. a is clamped to 10.1
 //    (erfc(10.06) < 2^-150 rounds to 0). For x < 0, erfc(x) = 2 - erfc(a).
 // Special values: erfc(-inf) = 2, erfc(+inf) = 0, erfc(+-0) = 1, NaN -> the same NaN.
+// Measured: float32 3.113 ulp (exhaustive; exp(-a^2), G, the product and the division each
+// round once). float32 only (see the top of this file).
 template <class M> [[gnu::always_inline]] inline auto erfc(M& m, auto x) {
     using namespace detail;
     auto a = m.abs(x);
@@ -284,3 +299,34 @@ template <class M> [[gnu::always_inline]] inline auto erfc(M& m, auto x) {
 }
 
 }  // namespace nnjit::vmath
+
+// Measured maximum error over ALL finite float32 inputs (tests/long/vmath_exhaustive.cpp, run
+// 2026-11-22 on g++ 12.2 -O3 -march=native, all 11 sweeps passed), in float32 ulps of the exact
+// result. The code has no contraction and no branch: for every non-NaN input the bits are the
+// same with g++ -O3 -march=native, g++ -O0 and clang 14 -O3 (checked on every 97th pattern);
+// only the sign/payload of a NaN coming out of a composed rule can differ (x86 returns the first
+// NaN operand of a commutative op, and compilers may swap operands).
+//
+//   function   max ulp   where                 documented bound (asserted by test_vmath.cpp)
+//   exp        1.013     x = 59.306            4
+//   expm1      1.443     x = 0.3635            4
+//   log        0.862     x = 0.6991            4
+//   log1p      0.930     x = -0.2984           4
+//   tanh       1.330     x = 0.6283            4
+//   erfc       3.113     x = 4.6316            4
+//   sigmoid    2.402     x = -4.157            4   rules::Sigmoid (exp(-|x|), one division)
+//   softplus   1.622     x = -1.293            4   rules::Softplus
+//   silu       3.193     x = -7.622            4 for x >= ln(FLT_MIN) = -87.337; below, sigmoid(x) is
+//                                                subnormal (few significant bits) and x * sigmoid(x)
+//                                                scales its rounding by |x| <= 104: absolute error
+//                                                1.355e-43 (~97 subnormal ulps) measured, bound 2^-142
+//   elu        0.860     x = -0.3475           4   rules::Elu with alpha = 1
+//   gelu       3.036     x = -0.9125           4 for x >= -1. Below, the rule rounds its argument
+//                                                z = x * (-1/sqrt2) (and the constant) to float32
+//                                                before erfc, and erfc turns a relative error d of z
+//                                                into about 2 z^2 d = x^2 d of its result: the
+//                                                relative error grows like x^2 * 2^-24 (measured:
+//                                                ~7 ulp at x = -2, ~50 at -6, ~200 at -13). In
+//                                                absolute terms the error below x = -1 is at most
+//                                                4.38e-8 (bound 5e-8). Only an erfc that takes x
+//                                                itself (an op-rule change) would remove this.
