@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one entry point: installs the Debian packages nnjit needs (only those missing), builds
 # into build/, then runs what was asked for.
-#   ./build.sh run     the main program
+#   ./build.sh run [FILE]   the REPL (interactive on a terminal; a script from FILE or stdin otherwise)
 #   ./build.sh test    the whole test suite (ctest; the exhaustive `long` sweeps run with
 #                      ctest --test-dir build -L long)
 set -euo pipefail
@@ -25,7 +25,7 @@ cmake -S . -B build -G Ninja -DNNJIT_WERROR=$werror > build-configure.log || { c
 cmake --build build
 
 case "${1:-run}" in
-  run) build/bin/nnjit-demo ;;
+  run) exec build/bin/nnjit-repl "${@:2}" ;;
   test) ctest --test-dir build --output-on-failure -j "$(nproc)" -LE long ;;
   *) echo "usage: ./build.sh [run|test]" >&2; exit 2 ;;
 esac

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Drives nnjit-repl in a real terminal (a detached tmux session) and checks what a person
 # would see: the prompt, a value printed, an up-arrow recalling the previous line from history,
-# left-arrow editing in the middle of a line, an error that does not end the session, and
-# Ctrl-D quitting. Exit 0 on success, 1 on failure, 77 (skipped) without tmux.
+# left-arrow editing in the middle of a line, an error that does not end the session, Ctrl-D
+# quitting, and the history kept for the next session. Exit 0 on success, 1 on failure, 77 (skipped) without tmux.
 #   tools/repl_tmux_check.sh [path/to/nnjit-repl]
 set -u
 repl=${1:-build/bin/nnjit-repl}
@@ -13,9 +13,10 @@ session=nnjit-repl-check-$$
 socket=nnjit-repl-check-$$   # a private tmux server, so nothing else the user runs is touched
 t() { tmux -L "$socket" "$@"; }
 cleanup() { t kill-server >/dev/null 2>&1; }
-trap cleanup EXIT
-
-t new-session -d -s "$session" -x 120 -y 40 "$repl; echo \"[exit status \$?]\"; sleep 30"
+history=$(mktemp)
+trap 'cleanup; rm -f "$history"' EXIT
+start() { t new-session -d -s "$session" -x 120 -y 40 "NNJIT_HISTORY=$history $repl; echo \"[exit status \$?]\"; sleep 30"; }
+start
 
 screen() { t capture-pane -p -t "$session"; }
 # Waits up to 10 s for the screen to contain $1 (a fixed string).
@@ -54,4 +55,11 @@ wait_for "tensor(6, dtype=float32, shape=())"
 # Ctrl-D quits; the status is 1 because a statement failed.
 t send-keys -t "$session" C-d
 wait_for "[exit status 1]"
-echo "ok: prompt, history (up-arrow), line editing, errors and Ctrl-D work in a terminal"
+
+# A new session recalls the last line of the previous one with up-arrow.
+t kill-session -t "$session"
+start
+wait_for "nnjit>"
+t send-keys -t "$session" "x = [1, 2, 3]" Enter Up Up Enter
+wait_for "tensor(6, dtype=float32, shape=())"
+echo "ok: prompt, history (up-arrow, kept across sessions), line editing, errors and Ctrl-D work in a terminal"

@@ -51,8 +51,18 @@ void run_batch(Runner& runner, std::FILE* in) {
     std::free(buffer);
 }
 
+// History survives the session, as in Python's REPL: $NNJIT_HISTORY, else ~/.nnjit_history.
+std::string history_path() {
+    if (const char* path = std::getenv("NNJIT_HISTORY"); path != nullptr && *path != '\0') return path;
+    const char* home = std::getenv("HOME");
+    return home != nullptr && *home != '\0' ? std::string(home) + "/.nnjit_history" : std::string();
+}
+
 void run_interactive(Runner& runner) {
     using_history();
+    stifle_history(1000);
+    const std::string history = history_path();
+    if (!history.empty()) read_history(history.c_str());  // a missing file is a fresh start
     std::puts("nnjit REPL: :help lists what it understands; Ctrl-D quits.");
     for (;;) {
         char* line = readline("nnjit> ");
@@ -65,6 +75,8 @@ void run_interactive(Runner& runner) {
         std::free(line);
         if (!go_on) break;
     }
+    if (!history.empty() && write_history(history.c_str()) != 0)
+        std::fprintf(stderr, "warning: could not save the history to '%s'\n", history.c_str());
 }
 
 }  // namespace
