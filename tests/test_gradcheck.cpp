@@ -221,7 +221,7 @@ TEST_CASE("kinks of two-operand ops: prelu and tie-splitting maximum/minimum", "
     }
 }
 
-TEST_CASE("non-differentiable ops give zero gradients; cast passes the gradient through", "[autodiff]") {
+TEST_CASE("non-differentiable ops give zero gradients, and cast passes the gradient through", "[autodiff]") {
     Graph g;
     const Value x = g.input("x", DType::f64, Shape{3});
     const Value c = g.input("c", DType::f64, Shape{3});

@@ -112,7 +112,7 @@ TEST_CASE("nn: a dense layer computes act(x @ W + b) with the initialisation its
         }
 }
 
-TEST_CASE("nn: He initialisation has the variance 2 / fan_in; seeds give distinct, repeatable weights", "[nn]") {
+TEST_CASE("nn: He initialisation has the variance 2 / fan_in, and seeds give distinct, repeatable weights", "[nn]") {
     const auto net = nn::mlp({400, 300, 10}, nn::Activation::relu());
     const nn::Parameters a = net.init(DType::f64, 1), b = net.init(DType::f64, 1), c = net.init(DType::f64, 2);
     const Tensor& w = a.at("dense0.weight");

@@ -228,7 +228,7 @@ TEST_CASE("repl: derivatives at kinks follow PyTorch", "[repl][autodiff]") {
     check_close(r.eval("grad(relu(a), x)"), {0, 0, 0}, 0, 0);
 }
 
-TEST_CASE("repl: float32 with float64 promotes; numbers take the tensor's dtype", "[repl]") {
+TEST_CASE("repl: float32 with float64 promotes, and numbers take the tensor's dtype", "[repl]") {
     Repl r;
     r.ok("x = [1, 2]");
     r.bind("d", DType::f64, Shape{2}, {0.5, 0.25});

@@ -81,7 +81,7 @@ TEST_CASE("train: a 2-8-1 tanh network learns XOR to zero training error", "[tra
     CHECK(trainer.accuracy(x, y) == 1.0);
 }
 
-TEST_CASE("train: an epoch is repeatable under its seed; the training accuracy is reported", "[train]") {
+TEST_CASE("train: an epoch is repeatable under its seed, and the training accuracy is reported", "[train]") {
     Tensor x, y;
     blobs(300, 3, x, y);
     auto run = [&](std::uint64_t seed) {
@@ -126,7 +126,7 @@ TEST_CASE("train: the inference plan runs any number of rows and matches the for
                       Catch::Contains("expects float32 (n, 8), got float32 (2, 7)"));
 }
 
-TEST_CASE("train: save -> load gives identical predictions; mismatches are clear errors", "[train][weights]") {
+TEST_CASE("train: save -> load gives identical predictions, and mismatches are clear errors", "[train][weights]") {
     Tensor x, y;
     blobs(64, 8, x, y);
     const auto net = nn::mlp({8, 16, 3}, nn::Activation::silu());
