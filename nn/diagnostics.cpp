@@ -13,7 +13,7 @@ LayerProbes activation_probes(Value pre_activation, Value activation) {
         throw UserError(fmt::format("activation_probes: pre-activation and activation must be the same (batch, units) "
                                     "shape, got {} and {}", pre_activation.shape(), activation.shape()));
     const Value zero = pre_activation.graph().constant(0, pre_activation.dtype());
-    return {sum(greater(pre_activation, zero), std::int64_t{0}), sum(equal(activation, zero), std::int64_t{0})};
+    return {sum(greater(pre_activation, zero), std::int64_t{0}), sum(equal(activation, zero))};
 }
 
 Value squared_norm(Value gradient) { return sum(gradient * gradient); }
@@ -39,14 +39,12 @@ double LayerDiagnostics::mean_weight_grad_norm() const {
 
 void LayerDiagnostics::add_step(const Tensor& active, const Tensor& zeros, const Tensor& squared_grad_norm,
                                 std::int64_t batch_rows) {
-    if (active.numel() != units || zeros.numel() != units || squared_grad_norm.numel() != 1)
-        throw InternalError(fmt::format("diagnostics of layer '{}': probes of {} and {} values for {} units", layer,
-                                        active.numel(), zeros.numel(), units));
+    if (active.numel() != units || zeros.numel() != 1 || squared_grad_norm.numel() != 1)
+        throw InternalError(fmt::format("diagnostics of layer '{}' ({} units): probes of {}, {} and {} values", layer,
+                                        units, active.numel(), zeros.numel(), squared_grad_norm.numel()));
     // The counts are integers held exactly in the float dtype: rounding recovers them.
-    for (std::int64_t u = 0; u < units; ++u) {
-        active_rows[static_cast<std::size_t>(u)] += std::llround(active.flat(u));
-        zero_activations += std::llround(zeros.flat(u));
-    }
+    for (std::int64_t u = 0; u < units; ++u) active_rows[static_cast<std::size_t>(u)] += std::llround(active.flat(u));
+    zero_activations += std::llround(zeros.flat(0));
     rows += batch_rows;
     weight_grad_norm = std::sqrt(squared_grad_norm.flat(0));
     weight_grad_norm_sum += weight_grad_norm;

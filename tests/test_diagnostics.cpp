@@ -155,8 +155,8 @@ TEST_CASE("the probes are epilogues of the activation kernel: the JIT plan has n
                         {"b", Tensor::randn(DType::f32, Shape{32}, 3)}};
     const auto jit = compile({p.active, p.zeros}, Backend::jit)->run(bind);
     const auto ref = compile({p.active, p.zeros}, Backend::interp)->run(bind);
-    for (std::size_t k = 0; k < 2; ++k)
-        for (std::int64_t u = 0; u < 32; ++u) CHECK(jit[k].flat(u) == ref[k].flat(u));
+    for (std::int64_t u = 0; u < 32; ++u) CHECK(jit[0].flat(u) == ref[0].flat(u));
+    CHECK(jit[1].flat(0) == ref[1].flat(0));
 }
 
 TEST_CASE("diagnostics: misuse is a user error", "[diagnostics][error]") {

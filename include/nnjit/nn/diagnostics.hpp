@@ -2,11 +2,14 @@
 // activations that are exactly zero (sparsity), the units whose input was never positive
 // (dead units), and the norm of the weight gradient.
 //
-// The counts are reductions over the batch axis of 0/1 indicators of the layer's
-// pre-activation z and activation a. Built next to the layer, they read the same loop: the
-// JIT makes them epilogues of the kernel that computes a = act(x @ W + b), so they cost no
-// second pass over the activations. Counts per unit stay exact in float32 while the batch has
-// fewer than 2^24 rows.
+// The counts are sums of 0/1 indicators of the layer's pre-activation z (per unit, over the
+// batch axis) and of its activation a (over everything). Built next to the layer, they read
+// the same loop: the JIT makes them epilogues of the kernel that computes a = act(x @ W + b),
+// so they cost no second pass over the activations. The engines accumulate in float64, so
+// the counts are exact; the float32 result per unit is too while the batch has fewer than
+// 2^24 rows, the total zeros while the layer's batch has fewer than 2^24 activations.
+// Why the zeros are one total: a per-unit sum keeps its accumulators in memory (a load and
+// a store per element), a total keeps its one in a register.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +25,7 @@ namespace nnjit::nn {
 // The graph values one layer's diagnostics read, each an extra output of the step graph.
 struct LayerProbes {
     Value active;  // (units,): rows of the batch whose pre-activation is > 0, per unit
-    Value zeros;   // (units,): rows whose activation is exactly 0, per unit
+    Value zeros;   // (): activations of the batch exactly 0, all units together
 };
 
 // z and a: (batch, units), the layer's pre-activation and activation.
