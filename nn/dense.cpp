@@ -36,14 +36,19 @@ void Dense::init(Parameters& params, DType dtype, std::uint64_t seed) const {
         params.add(name + ".slope", Tensor::full(dtype, Shape{out}, Activation::kPreluInitialSlope));
 }
 
-Value Dense::forward(Value x) const {
+Value Dense::pre_activation(Value x) const {
     if (x.shape().rank() != 2 || x.shape()[1] != in)
         throw UserError(fmt::format("layer '{}' takes (batch, {}), got shape {}", name, in, x.shape()));
     Graph& g = x.graph();
     const Value w = g.parameter(name + ".weight", x.dtype(), Shape{in, out});
     const Value b = g.parameter(name + ".bias", x.dtype(), Shape{out});
-    const Value z = matmul(x, w) + b;
-    const Value slope = activation.has_parameter() ? g.parameter(name + ".slope", x.dtype(), Shape{out}) : Value();
+    return matmul(x, w) + b;
+}
+
+Value Dense::activate(Value z) const {
+    if (z.shape().rank() != 2 || z.shape()[1] != out)
+        throw UserError(fmt::format("layer '{}' activates (batch, {}), got shape {}", name, out, z.shape()));
+    const Value slope = activation.has_parameter() ? z.graph().parameter(name + ".slope", z.dtype(), Shape{out}) : Value();
     return activation(z, slope);
 }
 

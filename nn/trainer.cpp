@@ -59,6 +59,9 @@ struct Trainer::Impl {
     std::vector<Tensor> results;  // the buffers run_into writes, in the order of outputs
     std::vector<std::pair<std::string, Tensor*>> scalars;
     Tensor batch_x, batch_target;  // train_epoch's gather buffers
+    // With diagnostics: outputs[diagnostics_begin...] are, per layer, active, zeros, |dW|^2.
+    std::size_t diagnostics_begin = 0;
+    std::vector<LayerDiagnostics> diagnostics;
 };
 
 Trainer::Trainer(Sequential model, Loss loss, const Optimizer& optimizer, TrainerOptions options)
@@ -90,7 +93,15 @@ Trainer::Trainer(Sequential model, const Parameters& initial, Loss loss, const O
 
     const Value x = g.input(kInputName, dt, Shape{batch, model_.input_size()});
     const Value target = g.input(kTargetName, dt, Shape{batch, model_.output_size()});
-    const Value output = model_.forward(x);
+    // The layers one by one (the same nodes as model_.forward(x)), keeping what the
+    // diagnostics read.
+    std::vector<LayerProbes> probes;
+    Value output = x;
+    for (const Dense& layer : model_.layers()) {
+        const Value z = layer.pre_activation(output);
+        output = layer.activate(z);
+        if (options.diagnostics) probes.push_back(activation_probes(z, output));
+    }
     const Value loss_node = loss_value(loss, output, target);
 
     std::vector<Value> params;
@@ -121,6 +132,15 @@ Trainer::Trainer(Sequential model, const Parameters& initial, Loss loss, const O
     im.outputs = {loss_node, output};
     im.outputs.insert(im.outputs.end(), new_params.begin(), new_params.end());
     im.outputs.insert(im.outputs.end(), new_slots.begin(), new_slots.end());
+    im.diagnostics_begin = im.outputs.size();
+    for (std::size_t l = 0; l < probes.size(); ++l) {
+        const Dense& layer = model_.layers()[l];
+        const std::string weight = layer.name + ".weight";
+        std::size_t w = 0;
+        while (im.parameter_names[w] != weight) ++w;  // every layer declares its weight
+        im.outputs.insert(im.outputs.end(), {probes[l].active, probes[l].zeros, squared_norm(grads[w])});
+        im.diagnostics.emplace_back(layer.name, layer.out);
+    }
     im.program = compile(im.outputs, options.backend);
 
     // Bindings: every map entry is made once; steps only swap the tensors inside them.
@@ -157,6 +177,10 @@ double Trainer::step(const Tensor& x, const Tensor& target) {
     im.program->run_into(im.bindings, im.results);
     // The new values become the current ones; the old buffers are written by the next step.
     for (std::size_t i = 0; i < im.current.size(); ++i) std::swap(*im.current[i], im.results[2 + i]);
+    for (std::size_t l = 0; l < im.diagnostics.size(); ++l) {
+        const std::size_t o = im.diagnostics_begin + 3 * l;
+        im.diagnostics[l].add_step(im.results[o], im.results[o + 1], im.results[o + 2], options_.batch_size);
+    }
     return im.results[0].flat(0);
 }
 
@@ -170,6 +194,7 @@ EpochStats Trainer::train_epoch(const Tensor& x, const Tensor& target) {
     if (n < batch)
         throw UserError(fmt::format("train_epoch: {} samples make no batch of {}", n, batch));
     const auto order = permutation(n, derive_seed(options_.seed, 1000 + static_cast<std::uint64_t>(epochs_)));
+    for (LayerDiagnostics& d : im.diagnostics) d.reset();
     EpochStats stats;
     double loss_sum = 0;
     std::int64_t correct = 0, batches = 0;
@@ -212,6 +237,15 @@ double Trainer::accuracy(const Tensor& x, const Tensor& target) const {
     const Tensor out = predict(x);
     if (out.shape()[0] == 0) throw UserError("accuracy: no samples");
     return static_cast<double>(count_correct(out, target)) / static_cast<double>(out.shape()[0]);
+}
+
+std::span<const LayerDiagnostics> Trainer::diagnostics() const {
+    if (!options_.diagnostics) throw UserError("Trainer::diagnostics: diagnostics are off (set TrainerOptions::diagnostics)");
+    return impl_->diagnostics;
+}
+
+void Trainer::reset_diagnostics() {
+    for (LayerDiagnostics& d : impl_->diagnostics) d.reset();
 }
 
 std::string Trainer::step_graph() const { return format_graph(impl_->outputs); }

@@ -12,6 +12,7 @@
 #include "nnjit/nn/activation.hpp"
 #include "nnjit/nn/dataset.hpp"
 #include "nnjit/nn/dense.hpp"
+#include "nnjit/nn/diagnostics.hpp"
 #include "nnjit/nn/loss.hpp"
 #include "nnjit/nn/optimizer.hpp"
 #include "nnjit/nn/parameters.hpp"

@@ -23,7 +23,10 @@ struct Dense {
     // Adds this layer's parameters, seeded, to `params`.
     void init(Parameters& params, DType dtype, std::uint64_t seed) const;
     // Builds the layer on x (batch, in): its parameters are graph parameters of x's dtype.
-    Value forward(Value x) const;
+    Value forward(Value x) const { return activate(pre_activation(x)); }
+    // The two halves of forward(): z = x @ W + b, then act(z) (what diagnostics look at).
+    Value pre_activation(Value x) const;
+    Value activate(Value z) const;
 };
 
 }  // namespace nnjit::nn

@@ -7,10 +7,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "nnjit/engine.hpp"
+#include "nnjit/nn/diagnostics.hpp"
 #include "nnjit/nn/loss.hpp"
 #include "nnjit/nn/optimizer.hpp"
 #include "nnjit/nn/parameters.hpp"
@@ -24,6 +26,8 @@ struct TrainerOptions {
     DType dtype = DType::f32;
     std::int64_t batch_size = 64;
     std::uint64_t seed = 0;  // parameter initialisation and the shuffle of each epoch
+    // Per-layer activation diagnostics (see diagnostics.hpp), computed inside the step.
+    bool diagnostics = false;
 };
 
 struct EpochStats {
@@ -63,6 +67,11 @@ public:
     std::int64_t epochs() const { return epochs_; }
     const Sequential& model() const { return model_; }
     const TrainerOptions& options() const { return options_; }
+    // Per layer, the diagnostics added up since the last reset: train_epoch resets them at its
+    // start, so after it they describe that epoch. A UserError unless options.diagnostics.
+    std::span<const LayerDiagnostics> diagnostics() const;
+    void reset_diagnostics();
+
     // The training-step graph as text (format_graph).
     std::string step_graph() const;
 

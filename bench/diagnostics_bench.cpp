@@ -1,0 +1,87 @@
+// What the activation diagnostics cost (nn/diagnostics.hpp), on the JIT engine, named
+// WORKLOAD/ENGINE/SIZE:
+//   <act>_layer/jit/BxU        a = act(z + b): the fused activation kernel of a dense layer
+//   <act>_layer_diag/jit/BxU   the same kernel, also counting per unit the rows with z + b > 0
+//                              and with a == 0 (the probes, as reductions in its epilogue)
+//   mlp_step/jit/B             a whole training step of a 784-256-256-10 ReLU MLP (SGD)
+//   mlp_step_diag/jit/B        the same with TrainerOptions::diagnostics (adds |dW|^2 too)
+// Compare a workload with its _diag twin from one run (the ratio of the medians).
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <functional>
+#include <memory>
+
+#include "nnjit/engine.hpp"
+#include "nnjit/graph_ops.hpp"
+#include "nnjit/nn.hpp"
+
+namespace nnjit::bench {
+namespace {
+
+struct LayerSize {
+    std::int64_t batch, units;
+};
+constexpr LayerSize kLayerSizes[] = {{128, 256}, {128, 1024}, {1024, 1024}};
+
+void register_layer(std::string_view act_name, const std::function<Value(Value)>& act, LayerSize size, bool probes) {
+    auto graph = std::make_shared<Graph>();
+    const Value z = graph->input("z", DType::f32, Shape{size.batch, size.units});
+    const Value b = graph->input("b", DType::f32, Shape{size.units});
+    const Value pre = z + b;
+    const Value a = act(pre);
+    std::vector<Value> outputs{a};
+    if (probes) {
+        const nn::LayerProbes p = nn::activation_probes(pre, a);
+        outputs.push_back(p.active);
+        outputs.push_back(p.zeros);
+    }
+    std::shared_ptr<Program> program = compile(outputs, Backend::jit);
+    const std::string name = fmt::format("{}_layer{}/jit/{}x{}", act_name, probes ? "_diag" : "", size.batch, size.units);
+    benchmark::RegisterBenchmark(name.c_str(), [graph, program, outputs, size](benchmark::State& state) {
+        const Bindings bindings{{"z", Tensor::randn(DType::f32, Shape{size.batch, size.units}, 1)},
+                                {"b", Tensor::randn(DType::f32, Shape{size.units}, 2)}};
+        std::vector<Tensor> results;
+        for (const Value& v : outputs) results.push_back(Tensor::zeros(v.dtype(), v.shape()));
+        program->run_into(bindings, results);  // warm-up, untimed
+        for (auto _ : state) {
+            program->run_into(bindings, results);
+            benchmark::ClobberMemory();
+        }
+        state.SetItemsProcessed(state.iterations() * size.batch * size.units);
+    });
+}
+
+void register_step(std::int64_t batch, bool diagnostics) {
+    auto trainer = std::make_shared<nn::Trainer>(
+        nn::mlp({784, 256, 256, 10}, nn::Activation::relu()), nn::Loss::softmax_cross_entropy, nn::Sgd(0.01),
+        nn::TrainerOptions{.backend = Backend::jit, .batch_size = batch, .seed = 1, .diagnostics = diagnostics});
+    const std::string name = fmt::format("mlp_step{}/jit/{}", diagnostics ? "_diag" : "", batch);
+    benchmark::RegisterBenchmark(name.c_str(), [trainer, batch](benchmark::State& state) {
+        const Tensor x = Tensor::randn(DType::f32, Shape{batch, 784}, 3);
+        Tensor target = Tensor::zeros(DType::f32, Shape{batch, 10});
+        for (std::int64_t r = 0; r < batch; ++r) target.data<float>()[r * 10 + r % 10] = 1;
+        trainer->step(x, target);  // warm-up, untimed
+        for (auto _ : state) benchmark::DoNotOptimize(trainer->step(x, target));
+        state.SetItemsProcessed(state.iterations() * batch);
+    });
+}
+
+}  // namespace
+}  // namespace nnjit::bench
+
+int main(int argc, char** argv) {
+    using namespace nnjit;
+    const std::pair<std::string_view, std::function<Value(Value)>> activations[] = {
+        {"relu", [](Value x) { return relu(x); }},
+        {"sigmoid", [](Value x) { return sigmoid(x); }},
+    };
+    for (const auto& size : bench::kLayerSizes)
+        for (const auto& [name, act] : activations)
+            for (bool probes : {false, true}) bench::register_layer(name, act, size, probes);
+    for (bool diagnostics : {false, true}) bench::register_step(128, diagnostics);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+}

@@ -1,0 +1,170 @@
+// Activation diagnostics (nn/diagnostics.hpp): on a constructed network whose dead units,
+// zero activations and weight gradient are known in advance, both engines report them
+// exactly; counts add up over an epoch; and the JIT computes the probes inside the kernel
+// of the activation (no extra kernel).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <string>
+
+#include "nnjit/autodiff.hpp"
+#include "nnjit/engine.hpp"
+#include "nnjit/error.hpp"
+#include "nnjit/graph_ops.hpp"
+#include "nnjit/nn.hpp"
+
+using namespace nnjit;
+
+namespace {
+
+constexpr std::int64_t kIn = 4, kUnits = 6, kOut = 3;
+
+// Hidden ReLU layer of 6 units: units 0 and 1 have zero weights and bias -1 (input -1 on every
+// sample: dead); units 2 and 3 zero weights and bias +1 (always active); units 4 and 5 copy
+// input feature 0 (active exactly on the samples with x0 > 0).
+nn::Parameters constructed_parameters() {
+    nn::Parameters p;
+    Tensor w1 = Tensor::zeros(DType::f64, Shape{kIn, kUnits});
+    w1.data<double>()[0 * kUnits + 4] = 1;
+    w1.data<double>()[0 * kUnits + 5] = 1;
+    p.add("hidden.weight", w1);
+    p.add("hidden.bias", Tensor::from<double>(Shape{kUnits}, {-1, -1, 1, 1, 0, 0}));
+    p.add("out.weight", Tensor::full(DType::f64, Shape{kUnits, kOut}, 0.5));
+    p.add("out.bias", Tensor::zeros(DType::f64, Shape{kOut}));
+    return p;
+}
+
+nn::Sequential constructed_network() {
+    nn::Sequential net;
+    net.add(nn::Dense{"hidden", kIn, kUnits, nn::Activation::relu()});
+    net.add(nn::Dense{"out", kUnits, kOut, nn::Activation::identity()});
+    return net;
+}
+
+// n samples, feature 0 positive on exactly the rows listed, the other features random.
+Tensor samples(std::int64_t n, const std::vector<std::int64_t>& positive_rows, DType dtype) {
+    Tensor x = Tensor::randn(DType::f64, Shape{n, kIn}, 7);
+    double* p = x.data<double>();
+    for (std::int64_t r = 0; r < n; ++r) p[r * kIn] = -1.0 - std::abs(p[r * kIn]);
+    for (std::int64_t r : positive_rows) p[r * kIn] = 0.5 + static_cast<double>(r);
+    return x.to(dtype);
+}
+
+// |dL/dW| of the hidden layer computed apart from the trainer, in float64 by the interpreter.
+double reference_grad_norm(const Tensor& x, const Tensor& target) {
+    Graph g;
+    const nn::Sequential net = constructed_network();
+    const Value loss = nn::loss_value(nn::Loss::mse, net.forward(g.input("x", DType::f64, x.shape())),
+                                      g.input("target", DType::f64, target.shape()));
+    const Value w = g.parameter("hidden.weight", DType::f64, Shape{kIn, kUnits});
+    const auto program = compile({grad(loss, std::vector<Value>{w})[0]}, Backend::interp);
+    Bindings b{{"x", x.to(DType::f64)}, {"target", target.to(DType::f64)}};
+    const nn::Parameters params = constructed_parameters();
+    for (const auto& e : params.entries()) b.emplace(e.name, e.value);
+    const Tensor gw = program->run(b)[0];
+    double s = 0;
+    for (std::int64_t i = 0; i < gw.numel(); ++i) s += gw.flat(i) * gw.flat(i);
+    return std::sqrt(s);
+}
+
+}  // namespace
+
+TEST_CASE("diagnostics report the known dead units, sparsity and gradient norm of a constructed network",
+          "[diagnostics][interp][jit]") {
+    const Backend backend = GENERATE(Backend::interp, Backend::jit);
+    const DType dtype = GENERATE(DType::f32, DType::f64);
+    CAPTURE(backend_name(backend), dtype);
+    constexpr std::int64_t batch = 8;
+    const Tensor x = samples(batch, {1, 2, 6}, dtype);  // 3 rows with x0 > 0
+    const Tensor target = Tensor::randn(DType::f64, Shape{batch, kOut}, 9).to(dtype);
+    nn::Trainer trainer(constructed_network(), constructed_parameters(), nn::Loss::mse, nn::Sgd(0.1),
+                        {.backend = backend, .dtype = dtype, .batch_size = batch, .seed = 1, .diagnostics = true});
+    trainer.set_learning_rate(0);  // the network stays as constructed
+    trainer.step(x, target);
+
+    const auto d = trainer.diagnostics();
+    REQUIRE(d.size() == 2);
+    const nn::LayerDiagnostics& hidden = d[0];
+    CHECK(hidden.layer == "hidden");
+    CHECK(hidden.rows == batch);
+    CHECK(hidden.active_rows == std::vector<std::int64_t>{0, 0, batch, batch, 3, 3});
+    CHECK(hidden.dead_units() == 2);
+    // Zeros: units 0 and 1 on every row, units 4 and 5 on the 5 rows with x0 < 0.
+    CHECK(hidden.zero_activations == 2 * batch + 2 * 5);
+    CHECK(hidden.sparsity() == Approx(static_cast<double>(2 * batch + 2 * 5) / (batch * kUnits)).epsilon(1e-15));
+    CHECK(hidden.weight_grad_norm > 0);
+    CHECK(hidden.weight_grad_norm == Approx(reference_grad_norm(x, target)).epsilon(dtype == DType::f32 ? 1e-5 : 1e-12));
+}
+
+TEST_CASE("dead units are counted over the whole epoch, not per batch", "[diagnostics][interp]") {
+    constexpr std::int64_t batch = 4, n = 16;
+    const Tensor target = Tensor::zeros(DType::f32, Shape{n, kOut});
+    SECTION("one sample of the epoch wakes units 4 and 5") {
+        nn::Trainer trainer(constructed_network(), constructed_parameters(), nn::Loss::mse, nn::Sgd(0.1),
+                            {.batch_size = batch, .seed = 3, .diagnostics = true});
+        trainer.set_learning_rate(0);
+        trainer.train_epoch(samples(n, {11}, DType::f32), target);
+        const nn::LayerDiagnostics& hidden = trainer.diagnostics()[0];
+        CHECK(hidden.rows == n);
+        CHECK(hidden.active_rows == std::vector<std::int64_t>{0, 0, n, n, 1, 1});
+        CHECK(hidden.dead_units() == 2);
+        CHECK(hidden.steps == n / batch);
+    }
+    SECTION("no sample does: four dead units; a new epoch starts the count afresh") {
+        nn::Trainer trainer(constructed_network(), constructed_parameters(), nn::Loss::mse, nn::Sgd(0.1),
+                            {.batch_size = batch, .seed = 3, .diagnostics = true});
+        trainer.set_learning_rate(0);
+        trainer.train_epoch(samples(n, {}, DType::f32), target);
+        CHECK(trainer.diagnostics()[0].dead_units() == 4);
+        trainer.train_epoch(samples(n, {0, 5}, DType::f32), target);
+        CHECK(trainer.diagnostics()[0].dead_units() == 2);
+        CHECK(trainer.diagnostics()[0].rows == n);
+        trainer.reset_diagnostics();
+        CHECK(trainer.diagnostics()[0].rows == 0);
+        CHECK(trainer.diagnostics()[0].dead_units() == 0);
+    }
+}
+
+TEST_CASE("sigmoid activations are never exactly zero, ReLU's of a random layer about half", "[diagnostics][jit]") {
+    const auto act = GENERATE(nn::Activation::relu(), nn::Activation::sigmoid());
+    constexpr std::int64_t batch = 64;
+    nn::Trainer trainer(nn::mlp({32, 64, 4}, act), nn::Loss::mse, nn::Sgd(0.01),
+                        {.backend = Backend::jit, .batch_size = batch, .seed = 5, .diagnostics = true});
+    trainer.step(Tensor::randn(DType::f32, Shape{batch, 32}, 1), Tensor::zeros(DType::f32, Shape{batch, 4}));
+    const double s = trainer.diagnostics()[0].sparsity();
+    if (act.kind() == nn::ActivationKind::relu) CHECK((s > 0.35 && s < 0.65));
+    else CHECK(s == 0);
+}
+
+TEST_CASE("the probes are epilogues of the activation kernel: the JIT plan has no extra kernel", "[diagnostics][jit]") {
+    Graph g;
+    const Value x = g.input("x", DType::f32, Shape{16, 8});
+    const Value w = g.parameter("w", DType::f32, Shape{8, 32});
+    const Value b = g.parameter("b", DType::f32, Shape{32});
+    const Value z = matmul(x, w) + b;
+    const Value a = relu(z);
+    const nn::LayerProbes p = nn::activation_probes(z, a);
+    auto first_line = [](const std::string& s) { return s.substr(0, s.find('\n')); };
+    const std::string plain = first_line(inspect_jit({a}).fused_plan);
+    const std::string probed = first_line(inspect_jit({a, p.active, p.zeros}).fused_plan);
+    CHECK(plain == "2 steps, 1 kernels");
+    CHECK(probed == plain);
+    // And the counts agree with the interpreter's.
+    const Bindings bind{{"x", Tensor::randn(DType::f32, Shape{16, 8}, 1)},
+                        {"w", Tensor::randn(DType::f32, Shape{8, 32}, 2)},
+                        {"b", Tensor::randn(DType::f32, Shape{32}, 3)}};
+    const auto jit = compile({p.active, p.zeros}, Backend::jit)->run(bind);
+    const auto ref = compile({p.active, p.zeros}, Backend::interp)->run(bind);
+    for (std::int64_t u = 0; u < 32; ++u) CHECK(jit[0].flat(u) == ref[0].flat(u));
+    CHECK(jit[1].flat(0) == ref[1].flat(0));
+}
+
+TEST_CASE("diagnostics: misuse is a user error", "[diagnostics][error]") {
+    nn::Trainer trainer(nn::mlp({4, 3, 2}, nn::Activation::relu()), nn::Loss::mse, nn::Sgd(0.1), {.batch_size = 2});
+    CHECK_THROWS_AS(trainer.diagnostics(), UserError);
+    Graph g;
+    const Value z = g.input("z", DType::f32, Shape{4, 3});
+    CHECK_THROWS_AS(nn::activation_probes(z, g.input("a", DType::f32, Shape{4, 2})), UserError);
+    CHECK_THROWS_AS(nn::activation_probes(g.input("v", DType::f32, Shape{4}), g.input("w", DType::f32, Shape{4})),
+                    UserError);
+}
