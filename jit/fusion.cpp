@@ -82,6 +82,7 @@ public:
     Plan run() {
         fold_constants();
         form_groups();
+        recompute_in_readers();
         classify();
         build_kernels();
         order_steps();
@@ -100,6 +101,7 @@ private:
     std::vector<std::optional<View>> view_;
     std::vector<int> step_of_;                  // per position: the step producing it, or -1
     std::vector<bool> stored_;
+    std::vector<bool> is_output_;               // per position: an output of the plan
 
     std::size_t at(const Node* n) const { return static_cast<std::size_t>(pos_[static_cast<std::size_t>(n->id())]); }
     bool is_member(const Node* n) const { return group_[at(n)] >= 0 && is_elementwise(n->op()); }
@@ -209,6 +211,62 @@ private:
         }
         for (auto& g : group_)
             if (g >= 0) g = find(g);
+    }
+
+    // Ops cheaper to compute again than to write and read back: no transcendental, no division.
+    static bool is_cheap(Op op) {
+        switch (op) {
+        case Op::Neg: case Op::Abs: case Op::Relu: case Op::LeakyRelu: case Op::Add: case Op::Sub: case Op::Mul:
+        case Op::Maximum: case Op::Minimum: case Op::Greater: case Op::Equal: case Op::Where: return true;
+        default: return false;
+        }
+    }
+
+    // A cheap node that only one other kernel reads - ReLU's mask y > 0, sigmoid's y (1 - y),
+    // both computed from the forward output for the backward pass - would be written by the
+    // kernel of its inputs and read back by its reader. Its reader computes it instead, from
+    // values that are stored anyway (y: the next layer's matmul reads it), so the forward pass
+    // keeps nothing for the backward pass but its output. Consumers come first (reverse
+    // order), so a chain of such nodes moves as a whole. Safe: the reader already depends on
+    // the kernel it takes the node from, and on everything that kernel reads.
+    void recompute_in_readers() {
+        std::vector<bool>& is_output = is_output_;
+        is_output.assign(plan_.order.size(), false);
+        for (const Value& v : plan_.outputs) is_output[at(v.node())] = true;
+        for (auto it = plan_.order.rbegin(); it != plan_.order.rend(); ++it) {
+            const Node* n = *it;
+            const std::size_t p = at(n);
+            if (!is_member(n) || is_output[p] || !is_cheap(n->op()) || consumers_[p].empty()) continue;
+            int reader = -1;
+            bool one_reader = true;
+            for (const Node* c : consumers_[p]) {
+                const int g = group_[at(c)];
+                if (g < 0 || g == group_[p] || (reader >= 0 && g != reader)) one_reader = false;
+                reader = g;
+            }
+            if (one_reader && inputs_stay_cheap(n, reader)) group_[p] = reader;
+        }
+    }
+
+    // True when moving `n` to `reader` stores no more than it saves: each input is stored
+    // anyway, or is not a member of n's kernel, except at most one cheap input that only n
+    // and the reader use (it moves next, or is stored in n's place).
+    bool inputs_stay_cheap(const Node* n, int reader) const {
+        const int home = group_[at(n)];
+        int pending = 0;
+        for (const Node* in : n->inputs()) {
+            if (!is_member(in) || group_[at(in)] != home) continue;
+            bool stored_anyway = is_output_[at(in)], only_n_and_reader = true;
+            for (const Node* c : consumers_[at(in)]) {
+                if (c == n) continue;
+                if (group_[at(c)] != home) stored_anyway = true;
+                if (group_[at(c)] != reader) only_n_and_reader = false;
+            }
+            if (stored_anyway) continue;
+            if (!only_n_and_reader || !is_cheap(in->op())) return false;
+            ++pending;
+        }
+        return pending <= 1;
     }
 
     // Which members are written, which nodes are views, which run as interpreter steps.

@@ -64,7 +64,10 @@ struct Relu {
     static auto forward(auto& m, auto x) {
         return m.select(m.mask_or(m.lt(x, m.c(0)), m.eq(x, m.c(0))), m.c(0), x);
     }
-    static auto vjp(auto& m, auto x, auto, auto gy) { return std::tuple{m.select(m.gt(x, m.c(0)), gy, m.c(0))}; }
+    // Reads the output, not the input: y > 0 exactly when x > 0 (-0 and NaN included), and a
+    // network keeps y anyway (the next layer's weight gradient reads it), so the backward pass
+    // of a ReLU keeps nothing more of the forward pass: x need not be stored at all.
+    static auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.select(m.gt(y, m.c(0)), gy, m.c(0))}; }
 };
 
 struct LeakyRelu {
