@@ -1,0 +1,201 @@
+// MLP training steps and inference on every engine, named WORKLOAD/ENGINE/SIZE:
+//   mlp_train_step/{jit,interp,libtorch}/784-512-512-10x256   forward, loss, backward, Adam
+//   mlp_train_step/{jit,interp,libtorch}/32-64-64-1x32
+//   mlp_train_step_sgd/{jit,interp,libtorch}/784-512-512-10x256  the same with plain SGD
+//   mlp_infer/{jit,interp,libtorch}/32-64-64-1x1             one sample
+//   mlp_infer/{jit,interp,libtorch}/784-512-512-10x256
+// ReLU between layers; softmax cross-entropy for 10 outputs, binary cross-entropy from logits
+// for one. The nnjit steps report the time split: `gemm_ms` is the same sequence of matrix
+// products (the step's shapes and transposes) called directly on BLAS, timed between the
+// steps, and `outside_pct` the share of the step that is not those products. The nnjit steps'
+// time is the thread's CPU time (one thread does all the work); compare them with the other
+// engines' CPU column.
+// Run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 (one thread is what the goals measure).
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+#include <fmt/format.h>
+
+#include <time.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nnjit/engine.hpp"
+#include "nnjit/nn.hpp"
+#ifdef NNJIT_HAVE_LIBTORCH
+#include "torch_peer.hpp"
+#endif
+
+namespace nnjit::bench {
+namespace {
+
+struct MlpCase {
+    std::vector<std::int64_t> sizes;
+    std::int64_t batch;
+    bool adam = true;  // else plain SGD: the update that moves the fewest bytes
+};
+
+std::string size_name(const MlpCase& c) { return fmt::format("{}x{}", fmt::join(c.sizes, "-"), c.batch); }
+std::string workload(const MlpCase& c) { return c.adam ? "mlp_train_step" : "mlp_train_step_sgd"; }
+
+std::unique_ptr<nn::Optimizer> optimizer_of(const MlpCase& c) {
+    if (c.adam) return std::make_unique<nn::Adam>(1e-3);
+    return std::make_unique<nn::Sgd>(1e-2);
+}
+
+nn::Loss loss_of(const MlpCase& c) {
+    return c.sizes.back() == 1 ? nn::Loss::binary_cross_entropy : nn::Loss::softmax_cross_entropy;
+}
+
+// A batch with targets of the loss's kind: one-hot rows, or 0/1 labels.
+void make_batch(const MlpCase& c, std::int64_t rows, Tensor& x, Tensor& target) {
+    x = Tensor::randn(DType::f32, Shape{rows, c.sizes.front()}, 11);
+    const Tensor u = Tensor::rand(DType::f32, Shape{rows}, 12);
+    Tensor labels = Tensor::empty(DType::f32, Shape{rows});
+    const std::int64_t classes = std::max<std::int64_t>(c.sizes.back(), 2);
+    for (std::int64_t i = 0; i < rows; ++i)
+        labels.data<float>()[i] = static_cast<float>(static_cast<std::int64_t>(u.flat(i) * static_cast<double>(classes)));
+    if (c.sizes.back() == 1) target = labels.reshape(Shape{rows, 1}).contiguous();
+    else target = nn::one_hot(labels, c.sizes.back());
+}
+
+// The matrix products of one training step, called on BLAS as the engines call them:
+// forward X @ W per layer; backward dW = X^T @ dZ per layer and dX = dZ @ W^T for all but
+// the first layer.
+class GemmSequence {
+public:
+    explicit GemmSequence(const MlpCase& c) : c_(c) {
+        const std::size_t layers = c.sizes.size() - 1;
+        for (std::size_t l = 0; l <= layers; ++l) {
+            acts_.emplace_back(static_cast<std::size_t>(c.batch * c.sizes[l]), 0.5f);
+            grads_.emplace_back(static_cast<std::size_t>(c.batch * c.sizes[l]), 0.25f);
+        }
+        for (std::size_t l = 0; l < layers; ++l) {
+            weights_.emplace_back(static_cast<std::size_t>(c.sizes[l] * c.sizes[l + 1]), 0.01f);
+            weight_grads_.emplace_back(weights_.back().size(), 0.0f);
+        }
+    }
+
+    void run() {
+        const auto m = static_cast<blasint>(c_.batch);
+        const std::size_t layers = c_.sizes.size() - 1;
+        for (std::size_t l = 0; l < layers; ++l) {
+            const auto k = static_cast<blasint>(c_.sizes[l]), n = static_cast<blasint>(c_.sizes[l + 1]);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, acts_[l].data(), k,
+                        weights_[l].data(), n, 0.0f, acts_[l + 1].data(), n);
+        }
+        for (std::size_t l = layers; l-- > 0;) {
+            const auto k = static_cast<blasint>(c_.sizes[l]), n = static_cast<blasint>(c_.sizes[l + 1]);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1.0f, acts_[l].data(), k,
+                        grads_[l + 1].data(), n, 0.0f, weight_grads_[l].data(), n);
+            if (l > 0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, grads_[l + 1].data(), n,
+                            weights_[l].data(), n, 0.0f, grads_[l].data(), k);
+        }
+    }
+
+private:
+    MlpCase c_;
+    std::vector<std::vector<float>> acts_, grads_, weights_, weight_grads_;
+};
+
+// This thread's CPU time: on a loaded machine wall time counts other processes' turns too.
+double thread_seconds() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+void register_train_step(const MlpCase& c, Backend backend) {
+    const std::string name = fmt::format("{}/{}/{}", workload(c), backend_name(backend), size_name(c));
+    benchmark::RegisterBenchmark(name.c_str(), [c, backend](benchmark::State& state) {
+        nn::Trainer trainer(nn::mlp(c.sizes, nn::Activation::relu()), loss_of(c), *optimizer_of(c),
+                            {.backend = backend, .batch_size = c.batch, .seed = 1});
+        Tensor x, target;
+        make_batch(c, c.batch, x, target);
+        GemmSequence gemms(c);
+        trainer.step(x, target);  // warm-up, untimed, as for every engine
+        gemms.run();
+        double step_s = 0, gemm_s = 0;
+        for (auto _ : state) {
+            const double t0 = thread_seconds();
+            benchmark::DoNotOptimize(trainer.step(x, target));
+            const double s = thread_seconds() - t0;
+            step_s += s;
+            state.SetIterationTime(s);
+            // The products alone, between steps: the same load on the machine for both.
+            const double t1 = thread_seconds();
+            gemms.run();
+            gemm_s += thread_seconds() - t1;
+        }
+        const auto n = static_cast<double>(state.iterations());
+        state.counters["gemm_ms"] = 1e3 * gemm_s / n;
+        state.counters["outside_ms"] = 1e3 * (step_s - gemm_s) / n;
+        state.counters["outside_pct"] = 100 * (step_s - gemm_s) / step_s;
+    })->UseManualTime()->Unit(benchmark::kMicrosecond);
+}
+
+void register_infer(const MlpCase& c, Backend backend) {
+    const std::string name = fmt::format("mlp_infer/{}/{}", backend_name(backend), size_name(c));
+    benchmark::RegisterBenchmark(name.c_str(), [c, backend](benchmark::State& state) {
+        const auto net = nn::mlp(c.sizes, nn::Activation::relu());
+        const nn::Parameters params = net.init(DType::f32, 1);
+        const nn::Predictor predictor(net, backend, DType::f32, c.batch);
+        Tensor x, target;
+        make_batch(c, c.batch, x, target);
+        benchmark::DoNotOptimize(predictor.predict(x, params));  // compiles the plan
+        for (auto _ : state) benchmark::DoNotOptimize(predictor.predict(x, params));
+    })->Unit(benchmark::kMicrosecond);
+}
+
+#ifdef NNJIT_HAVE_LIBTORCH
+void register_torch(const MlpCase& c) {
+    benchmark::RegisterBenchmark(fmt::format("{}/libtorch/{}", workload(c), size_name(c)).c_str(),
+                                 [c](benchmark::State& state) {
+                                     TorchMlp net(c.sizes, c.batch, 1, c.adam);
+                                     net.train_step();
+                                     for (auto _ : state) benchmark::DoNotOptimize(net.train_step());
+                                 })
+        ->Unit(benchmark::kMicrosecond);
+}
+
+void register_torch_infer(const MlpCase& c) {
+    benchmark::RegisterBenchmark(fmt::format("mlp_infer/libtorch/{}", size_name(c)).c_str(),
+                                 [c](benchmark::State& state) {
+                                     TorchMlp net(c.sizes, c.batch, 1, true);
+                                     net.infer(c.batch);
+                                     for (auto _ : state) net.infer(c.batch);
+                                 })
+        ->Unit(benchmark::kMicrosecond);
+}
+#endif
+
+void register_all() {
+    const MlpCase big{{784, 512, 512, 10}, 256}, small{{32, 64, 64, 1}, 32};
+    const MlpCase big_sgd{{784, 512, 512, 10}, 256, false}, one{{32, 64, 64, 1}, 1};
+    for (const MlpCase& c : {big, big_sgd, small}) {
+        for (Backend b : {Backend::jit, Backend::interp}) register_train_step(c, b);
+#ifdef NNJIT_HAVE_LIBTORCH
+        register_torch(c);
+#endif
+    }
+    for (const MlpCase& c : {one, big}) {
+        for (Backend b : {Backend::jit, Backend::interp}) register_infer(c, b);
+#ifdef NNJIT_HAVE_LIBTORCH
+        register_torch_infer(c);
+#endif
+    }
+}
+
+}  // namespace
+}  // namespace nnjit::bench
+
+int main(int argc, char** argv) {
+    nnjit::bench::register_all();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
