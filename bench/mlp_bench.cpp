@@ -7,12 +7,11 @@
 // ReLU between layers; softmax cross-entropy for 10 outputs, binary cross-entropy from logits
 // for one. The nnjit steps report the time split: `gemm_ms` is the same sequence of matrix
 // products (the step's shapes and transposes) called directly on BLAS, timed between the
-// steps, and `outside_pct` the share of the step that is not those products. The nnjit steps'
-// time is the thread's CPU time (one thread does all the work); compare them with the other
-// engines' CPU column.
+// steps, and `outside_pct` the share of the step that is not those products. Every time is
+// the calling thread's CPU time (one thread does all the work): on a loaded machine, wall time
+// also counts the turns of other processes.
 // Run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 (one thread is what the goals measure).
 #include <benchmark/benchmark.h>
-#include <cblas.h>
 #include <fmt/format.h>
 
 #include <time.h>
@@ -21,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels.hpp"  // dsl/: the interpreter's matmul kernel
 #include "nnjit/engine.hpp"
 #include "nnjit/nn.hpp"
 #ifdef NNJIT_HAVE_LIBTORCH
@@ -60,44 +60,34 @@ void make_batch(const MlpCase& c, std::int64_t rows, Tensor& x, Tensor& target) 
     else target = nn::one_hot(labels, c.sizes.back());
 }
 
-// The matrix products of one training step, called on BLAS as the engines call them:
-// forward X @ W per layer; backward dW = X^T @ dZ per layer and dX = dZ @ W^T for all but
-// the first layer.
+// The matrix products of one training step, through the kernel both engines call (so through
+// the same library, oneDNN or OpenBLAS): forward X @ W per layer; backward dW = X^T @ dZ per
+// layer and dX = dZ @ W^T for all but the first layer, transposes as views.
 class GemmSequence {
 public:
-    explicit GemmSequence(const MlpCase& c) : c_(c) {
+    explicit GemmSequence(const MlpCase& c) {
         const std::size_t layers = c.sizes.size() - 1;
         for (std::size_t l = 0; l <= layers; ++l) {
-            acts_.emplace_back(static_cast<std::size_t>(c.batch * c.sizes[l]), 0.5f);
-            grads_.emplace_back(static_cast<std::size_t>(c.batch * c.sizes[l]), 0.25f);
+            acts_.push_back(Tensor::full(DType::f32, Shape{c.batch, c.sizes[l]}, 0.5));
+            grads_.push_back(Tensor::full(DType::f32, Shape{c.batch, c.sizes[l]}, 0.25));
         }
         for (std::size_t l = 0; l < layers; ++l) {
-            weights_.emplace_back(static_cast<std::size_t>(c.sizes[l] * c.sizes[l + 1]), 0.01f);
-            weight_grads_.emplace_back(weights_.back().size(), 0.0f);
+            weights_.push_back(Tensor::full(DType::f32, Shape{c.sizes[l], c.sizes[l + 1]}, 0.01));
+            weight_grads_.push_back(Tensor::zeros(DType::f32, Shape{c.sizes[l], c.sizes[l + 1]}));
         }
     }
 
     void run() {
-        const auto m = static_cast<blasint>(c_.batch);
-        const std::size_t layers = c_.sizes.size() - 1;
-        for (std::size_t l = 0; l < layers; ++l) {
-            const auto k = static_cast<blasint>(c_.sizes[l]), n = static_cast<blasint>(c_.sizes[l + 1]);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, acts_[l].data(), k,
-                        weights_[l].data(), n, 0.0f, acts_[l + 1].data(), n);
-        }
+        const std::size_t layers = weights_.size();
+        for (std::size_t l = 0; l < layers; ++l) detail::matmul_kernel(acts_[l], weights_[l], acts_[l + 1]);
         for (std::size_t l = layers; l-- > 0;) {
-            const auto k = static_cast<blasint>(c_.sizes[l]), n = static_cast<blasint>(c_.sizes[l + 1]);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1.0f, acts_[l].data(), k,
-                        grads_[l + 1].data(), n, 0.0f, weight_grads_[l].data(), n);
-            if (l > 0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, grads_[l + 1].data(), n,
-                            weights_[l].data(), n, 0.0f, grads_[l].data(), k);
+            detail::matmul_kernel(acts_[l].transpose(), grads_[l + 1], weight_grads_[l]);
+            if (l > 0) detail::matmul_kernel(grads_[l + 1], weights_[l].transpose(), grads_[l]);
         }
     }
 
 private:
-    MlpCase c_;
-    std::vector<std::vector<float>> acts_, grads_, weights_, weight_grads_;
+    std::vector<Tensor> acts_, grads_, weights_, weight_grads_;
 };
 
 // This thread's CPU time: on a loaded machine wall time counts other processes' turns too.
@@ -145,8 +135,12 @@ void register_infer(const MlpCase& c, Backend backend) {
         Tensor x, target;
         make_batch(c, c.batch, x, target);
         benchmark::DoNotOptimize(predictor.predict(x, params));  // compiles the plan
-        for (auto _ : state) benchmark::DoNotOptimize(predictor.predict(x, params));
-    })->Unit(benchmark::kMicrosecond);
+        for (auto _ : state) {
+            const double t0 = thread_seconds();
+            benchmark::DoNotOptimize(predictor.predict(x, params));
+            state.SetIterationTime(thread_seconds() - t0);
+        }
+    })->UseManualTime()->Unit(benchmark::kMicrosecond);
 }
 
 #ifdef NNJIT_HAVE_LIBTORCH
@@ -155,8 +149,13 @@ void register_torch(const MlpCase& c) {
                                  [c](benchmark::State& state) {
                                      TorchMlp net(c.sizes, c.batch, 1, c.adam);
                                      net.train_step();
-                                     for (auto _ : state) benchmark::DoNotOptimize(net.train_step());
+                                     for (auto _ : state) {
+                                         const double t0 = thread_seconds();
+                                         benchmark::DoNotOptimize(net.train_step());
+                                         state.SetIterationTime(thread_seconds() - t0);
+                                     }
                                  })
+        ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
 }
 
@@ -165,8 +164,13 @@ void register_torch_infer(const MlpCase& c) {
                                  [c](benchmark::State& state) {
                                      TorchMlp net(c.sizes, c.batch, 1, true);
                                      net.infer(c.batch);
-                                     for (auto _ : state) net.infer(c.batch);
+                                     for (auto _ : state) {
+                                         const double t0 = thread_seconds();
+                                         net.infer(c.batch);
+                                         state.SetIterationTime(thread_seconds() - t0);
+                                     }
                                  })
+        ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
 }
 #endif
