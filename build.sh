@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(cmake ninja-build g++ pkg-config ccache llvm-19-dev libfmt-dev catch2 libbenchmark-dev libopenblas-dev
-          libedit-dev zlib1g-dev)
+          libedit-dev zlib1g-dev libdnnl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
