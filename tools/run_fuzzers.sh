@@ -23,11 +23,12 @@ if ! command -v clang++ > /dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linu
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends clang
 fi
 
+mkdir -p build-fuzz
 CXX=clang++ CC=clang cmake -S . -B build-fuzz -G Ninja -DNNJIT_FUZZ=ON -DNNJIT_SANITIZE=address,undefined \
-  > build-fuzz-configure.log || { cat build-fuzz-configure.log; exit 1; }
+  > build-fuzz/configure.log || { cat build-fuzz/configure.log; exit 1; }
 cmake --build build-fuzz --target "${targets[@]/#/nnjit-fuzz-}"
 
-declare -A options=([repl]="-max_len=4096 -dict=tests/fuzz/repl.dict" [npy]="-max_len=1024" [idx]="-max_len=1024"
+declare -A options=([repl]="-max_len=4096 -dict=tests/fuzz/repl.dict" [npy]="-max_len=1024 -dict=tests/fuzz/npy.dict" [idx]="-max_len=1024"
                     [diff]="-max_len=512 -timeout=60")
 status=0
 summary=()
