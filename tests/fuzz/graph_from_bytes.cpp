@@ -136,7 +136,7 @@ private:
     Value step() {
         const Value a = pool_[d_.pick(pool_.size())];
         const int rank = a.shape().rank();
-        switch (d_.pick(16)) {
+        switch (d_.pick(17)) {
         case 0: case 1: case 2: case 3: case 4: {
             const Value in[] = {a};
             return elementwise(d_.one_of(kUnary), in, d_.one_of(kAlphas));
@@ -191,6 +191,11 @@ private:
             }
             const std::int64_t n = a.shape().numel();
             return d_.coin() ? reshape(a, Shape{n}) : reshape(a, Shape{1, n});
+        }
+        case 15: {
+            // Through the other dtype and back: float64 -> float32 rounds, float32 -> float64 is exact.
+            const DType other = dtype_ == DType::f32 ? DType::f64 : DType::f32;
+            return cast(cast(a, other), dtype_);
         }
         default: {
             if (rank >= Shape::kMaxRank || a.shape().numel() > 500) return neg(a);
