@@ -5,7 +5,6 @@
 #                                   while the JIT is not built
 #   repl_terminal                   the interactive mode in tmux (skipped without tmux)
 #   test_repl_batch                 (Catch2) gets the REPL's path to drive it with .npy files
-# and, with -DNNJIT_FUZZ=ON and clang, the libFuzzer target nnjit-fuzz-repl.
 if(TARGET test_repl_batch)
   add_dependencies(test_repl_batch nnjit-repl)
   target_compile_definitions(test_repl_batch PRIVATE NNJIT_REPL_PATH="$<TARGET_FILE:nnjit-repl>")
@@ -25,8 +24,3 @@ endforeach()
 
 add_test(NAME repl_terminal COMMAND ${PROJECT_SOURCE_DIR}/tools/repl_tmux_check.sh $<TARGET_FILE:nnjit-repl>)
 set_tests_properties(repl_terminal PROPERTIES LABELS "repl" SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
-
-option(NNJIT_FUZZ "Build the libFuzzer target for the text DSL (needs clang)" OFF)
-if(NNJIT_FUZZ)
-  add_subdirectory(fuzz)
-endif()

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of tests/fuzz (clang, AddressSanitizer + UBSan, in build-fuzz/)
+# and runs each for MINUTES minutes, one after the other in one process each (the machine may
+# be shared), starting from its seed and regression corpora. Prints per target the executions
+# run and the findings; a finding's input lands in build-fuzz/findings/NAME/ (replay it with
+# `build-fuzz/bin/nnjit-fuzz-NAME FILE`; once fixed, copy it to tests/fuzz/regressions/NAME/).
+# New interesting inputs go to build-fuzz/corpus/NAME/, not into the source tree.
+#   tools/run_fuzzers.sh MINUTES [NAME...]      NAME: repl npy idx diff (default: all)
+# libFuzzer stops at the first finding of a target. Exit status: 1 when any target found something.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+minutes=${1:?usage: tools/run_fuzzers.sh MINUTES [repl|npy|idx|diff ...]}
+shift
+targets=("$@")
+((${#targets[@]})) || targets=(repl npy idx diff)
+
+# Debian's clang and its runtime libraries (libFuzzer, the sanitizers); the rest of what nnjit
+# needs is what ./build.sh installs.
+missing=()
+for p in clang libclang-rt-dev; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+mkdir -p build-fuzz
+CXX=clang++ CC=clang cmake -S . -B build-fuzz -G Ninja -DNNJIT_FUZZ=ON -DNNJIT_SANITIZE=address,undefined \
+  > build-fuzz/configure.log || { cat build-fuzz/configure.log; exit 1; }
+cmake --build build-fuzz --target "${targets[@]/#/nnjit-fuzz-}"
+
+declare -A options=([repl]="-max_len=4096 -dict=tests/fuzz/repl.dict" [npy]="-max_len=1024 -dict=tests/fuzz/npy.dict" [idx]="-max_len=1024"
+                    [diff]="-max_len=512 -timeout=60")
+status=0
+summary=()
+for name in "${targets[@]}"; do
+  mkdir -p "build-fuzz/corpus/$name" "build-fuzz/findings/$name"
+  log="build-fuzz/fuzz-$name.log"
+  echo "== $name: $minutes minute(s), log in $log"
+  touch "$log.start"
+  # NNJIT_CACHE_DIR=off: thousands of throwaway kernels stay out of the on-disk cache.
+  # shellcheck disable=SC2086
+  NNJIT_CACHE_DIR=off "build-fuzz/bin/nnjit-fuzz-$name" ${options[$name]} -max_total_time=$((minutes * 60)) \
+    -print_final_stats=1 -artifact_prefix="build-fuzz/findings/$name/" \
+    "build-fuzz/corpus/$name" "tests/fuzz/corpus/$name" "tests/fuzz/regressions/$name" > "$log" 2>&1 || true
+  runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo "?")
+  findings=$(find "build-fuzz/findings/$name" -type f -newer "$log.start" 2>/dev/null | wc -l)
+  summary+=("$(printf '%-5s %10s executions  %d finding(s)' "$name" "$runs" "$findings")")
+  if ((findings)); then
+    status=1
+    grep -m1 -A3 -E 'ERROR|finding|deadly signal|uncaught' "$log" || true
+  fi
+done
+echo "== summary (${minutes} minute(s) each)"
+printf '%s\n' "${summary[@]}"
+exit $status
