@@ -15,13 +15,15 @@ t() { tmux -L "$socket" "$@"; }
 cleanup() { t kill-server >/dev/null 2>&1; }
 history=$(mktemp)
 trap 'cleanup; rm -f "$history"' EXIT
-start() { t new-session -d -s "$session" -x 120 -y 40 "NNJIT_HISTORY=$history $repl; echo \"[exit status \$?]\"; sleep 30"; }
+start() { t new-session -d -s "$session" -x 120 -y 40 "NNJIT_HISTORY=$history $repl; echo \"[exit status \$?]\"; sleep 120"; }
 start
 
 screen() { t capture-pane -p -t "$session"; }
-# Waits up to 10 s for the screen to contain $1 (a fixed string).
+# Waits for the screen to contain $1 (a fixed string): up to 60 s, as a loaded CI machine can
+# take seconds to start the REPL; a hang still fails.
+patience=600  # tenths of a second
 wait_for() {
-    for _ in $(seq 100); do
+    for _ in $(seq $patience); do
         screen | grep -qF -- "$1" && return 0
         sleep 0.1
     done
@@ -39,7 +41,7 @@ wait_for "tensor([2, 4, 6], dtype=float32, shape=(3,))"
 
 # Up-arrow recalls "x * 2"; running it again prints the value a second time.
 t send-keys -t "$session" Up Enter
-for _ in $(seq 100); do [ "$(count 'tensor([2, 4, 6]')" -ge 2 ] && break; sleep 0.1; done
+for _ in $(seq $patience); do [ "$(count 'tensor([2, 4, 6]')" -ge 2 ] && break; sleep 0.1; done
 [ "$(count 'tensor([2, 4, 6]')" -ge 2 ] || { echo "FAILED: up-arrow did not recall the last line"; screen; exit 1; }
 
 # Left-arrow editing: type "x + 1", go back over "+ 1", insert "* 10 ": "x * 10 + 1".
