@@ -1,16 +1,25 @@
 // Elementwise workloads on every engine, named WORKLOAD/ENGINE/SIZE, with the STREAM-like
 // loops that give the memory limit in the same binary. Counters: bytes/s is the minimum a
 // fused kernel must move; elements/s is elements of x processed.
+//
+// Engines: interp and jit run an nnjit Program; hand, et and the peers found at configure time
+// (eigen, onednn, halide, libtorch) run on preallocated buffers (native_engine.hpp). Before a
+// native engine is timed its outputs are compared with the interpreter's: an engine that
+// computes something else is reported and skipped, never timed.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <cmath>
 #include <memory>
+#include <optional>
 
 #include "hand_kernels.hpp"
+#include "native_engine.hpp"
 #include "nnjit/autodiff.hpp"
 #include "nnjit/engine.hpp"
 #include "nnjit/error.hpp"
 #include "nnjit/graph_ops.hpp"
+#include "peers/peers.hpp"
 #include "workloads.hpp"
 
 namespace nnjit::bench {
@@ -29,47 +38,86 @@ Tensor bench_input(std::int64_t n, std::uint64_t seed) {
     return t;
 }
 
-void register_hand(const Workload& w, std::int64_t n) {
-    benchmark::RegisterBenchmark(fmt::format("{}/hand/{}", w.name, n).c_str(), [&w, n](benchmark::State& state) {
-        const Tensor x = bench_input(n, 1), gy = bench_input(n, 2);
-        Tensor y = Tensor::zeros(DType::f32, Shape{n}), gx = Tensor::zeros(DType::f32, Shape{n});
-        auto run = [&] {
-            if (w.backward) w.hand_fwd_bwd(x.data<float>(), gy.data<float>(), y.data<float>(), gx.data<float>(), n);
-            else w.hand_fwd(x.data<float>(), y.data<float>(), n);
-        };
-        run();  // warm-up, untimed, as for every engine
+Buffers make_buffers(const Workload& w, std::int64_t n) {
+    Buffers b{n, bench_input(n, 1), {}, Tensor::zeros(DType::f32, Shape{n}), {}};
+    if (w.backward) {
+        b.gy = bench_input(n, 2);
+        b.gx = Tensor::zeros(DType::f32, Shape{n});
+    }
+    return b;
+}
+
+// A program refers to its graph's nodes: the two live together.
+struct Compiled {
+    std::shared_ptr<Graph> graph;
+    std::shared_ptr<Program> program;
+};
+
+Compiled compile_workload(const Workload& w, std::int64_t n, Backend backend) {
+    auto graph = std::make_shared<Graph>();
+    Value x = graph->input("x", DType::f32, Shape{n});
+    Value y = w.forward(x);
+    std::vector<Value> outputs{y};
+    if (w.backward) outputs.push_back(grad(y, x, graph->input("gy", DType::f32, Shape{n})));
+    return {graph, compile(outputs, backend)};
+}
+
+// Every engine writes into preallocated outputs (run_into), as a compiled plan is used in a
+// loop; the interpreter still materialises each intermediate, from its buffer pool.
+void register_engine(const Workload& w, std::int64_t n, Backend backend) {
+    Compiled compiled;
+    try {
+        compiled = compile_workload(w, n, backend);
+    } catch (const UserError& e) {
+        fmt::print(stderr, "skipping {}/{}: {}\n", w.name, backend_name(backend), e.what());
+        return;
+    }
+    const std::string name = fmt::format("{}/{}/{}", w.name, backend_name(backend), n);
+    benchmark::RegisterBenchmark(name.c_str(), [compiled, &w, n](benchmark::State& state) {
+        Program& program = *compiled.program;
+        Bindings bindings{{"x", bench_input(n, 1)}};
+        if (w.backward) bindings.emplace("gy", bench_input(n, 2));
+        std::vector<Tensor> results{Tensor::zeros(DType::f32, Shape{n})};
+        if (w.backward) results.push_back(Tensor::zeros(DType::f32, Shape{n}));
+        program.run_into(bindings, results);  // warm-up, untimed: first-touch page faults, buffer pools
         for (auto _ : state) {
-            run();
+            program.run_into(bindings, results);
             benchmark::ClobberMemory();
         }
         set_counters(state, n, w.bytes_per_element());
     });
 }
 
-// Every engine writes into preallocated outputs (run_into), as a compiled plan is used in a
-// loop; the interpreter still materialises each intermediate, from its buffer pool.
-void register_engine(const Workload& w, std::int64_t n, Backend backend) {
-    auto graph = std::make_shared<Graph>();
-    Value x = graph->input("x", DType::f32, Shape{n});
-    Value y = w.forward(x);
-    std::vector<Value> outputs{y};
-    if (w.backward) outputs.push_back(grad(y, x, graph->input("gy", DType::f32, Shape{n})));
-    std::shared_ptr<Program> program;
-    try {
-        program = compile(outputs, backend);
-    } catch (const UserError& e) {
-        fmt::print(stderr, "skipping {}/{}: {}\n", w.name, backend_name(backend), e.what());
-        return;
+// Why `engine` does not compute workload `w` as the interpreter does, or nothing. The peers
+// use their own exp/tanh approximations, hence a tolerance rather than bitwise equality.
+std::optional<std::string> differs_from_interp(const Workload& w, const Prepare& prepare) {
+    constexpr std::int64_t n = 4096;
+    Buffers b = make_buffers(w, n);
+    prepare(b)();
+    Bindings bindings{{"x", b.x}};
+    if (w.backward) bindings.emplace("gy", b.gy);
+    const std::vector<Tensor> want = compile_workload(w, n, Backend::interp).program->run(bindings);
+    const Tensor* got[] = {&b.y, &b.gx};
+    for (std::size_t k = 0; k < want.size(); ++k) {
+        const float* g = got[k]->data<float>();
+        const float* r = want[k].data<float>();
+        for (std::int64_t i = 0; i < n; ++i) {
+            if (!(std::fabs(g[i] - r[i]) <= 1e-5f + 1e-4f * std::fabs(r[i])))
+                return fmt::format("{}[{}] = {} where the interpreter gives {} (x = {})", k == 0 ? "y" : "gx", i, g[i],
+                                   r[i], b.x.data<float>()[i]);
+        }
     }
-    const std::string name = fmt::format("{}/{}/{}", w.name, backend_name(backend), n);
-    benchmark::RegisterBenchmark(name.c_str(), [graph, program, &w, n](benchmark::State& state) {
-        Bindings bindings{{"x", bench_input(n, 1)}};
-        if (w.backward) bindings.emplace("gy", bench_input(n, 2));
-        std::vector<Tensor> results{Tensor::zeros(DType::f32, Shape{n})};
-        if (w.backward) results.push_back(Tensor::zeros(DType::f32, Shape{n}));
-        program->run_into(bindings, results);  // warm-up, untimed: first-touch page faults, buffer pools
+    return std::nullopt;
+}
+
+void register_native(const NativeEngine& engine, const Workload& w, const Prepare& prepare, std::int64_t n) {
+    const std::string name = fmt::format("{}/{}/{}", w.name, engine.name, n);
+    benchmark::RegisterBenchmark(name.c_str(), [prepare, &w, n](benchmark::State& state) {
+        Buffers b = make_buffers(w, n);
+        const Run run = prepare(b);
+        run();  // warm-up, untimed, as for every engine
         for (auto _ : state) {
-            program->run_into(bindings, results);
+            run();
             benchmark::ClobberMemory();
         }
         set_counters(state, n, w.bytes_per_element());
@@ -97,21 +145,47 @@ void register_stream(std::int64_t n) {
         [](const float* a, const float* b, float* c, float* d, std::int64_t m) { stream_2r2w(a, b, c, d, m); });
 }
 
+// The native engines' workloads that compute what the interpreter computes; the rest are
+// reported on stderr.
+std::vector<std::pair<const NativeEngine*, std::vector<std::pair<const Workload*, Prepare>>>> checked_native(
+    const std::vector<NativeEngine>& engines) {
+    std::vector<std::pair<const NativeEngine*, std::vector<std::pair<const Workload*, Prepare>>>> checked;
+    for (const NativeEngine& engine : engines) {
+        auto& entry = checked.emplace_back(&engine, std::vector<std::pair<const Workload*, Prepare>>{});
+        for (const Workload& w : elementwise_workloads()) {
+            const auto it = engine.workloads.find(w.name);
+            if (it == engine.workloads.end()) continue;
+            if (const auto why = differs_from_interp(w, it->second)) {
+                fmt::print(stderr, "skipping {}/{}: {}\n", w.name, engine.name, *why);
+                continue;
+            }
+            entry.second.emplace_back(&w, it->second);
+        }
+    }
+    return checked;
+}
+
 }  // namespace
 }  // namespace nnjit::bench
 
 int main(int argc, char** argv) {
     using namespace nnjit::bench;
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+
+    std::vector<NativeEngine> engines{hand_engine(), et_engine()};
+    for (NativeEngine& peer : peer_engines()) engines.push_back(std::move(peer));
+    const auto native = checked_native(engines);
+
     for (std::int64_t n : kSizes) {
         register_stream(n);
         for (const auto& w : elementwise_workloads()) {
-            register_hand(w, n);
             register_engine(w, n, nnjit::Backend::interp);
             register_engine(w, n, nnjit::Backend::jit);
         }
+        for (const auto& [engine, workloads] : native)
+            for (const auto& [w, prepare] : workloads) register_native(*engine, *w, prepare, n);
     }
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
 }
