@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "hand_kernels.hpp"
 #include "native_engine.hpp"
@@ -152,11 +153,13 @@ void register_stream(std::int64_t n) {
         [](const float* a, const float* b, float* c, float* d, std::int64_t m) { stream_2r2w(a, b, c, d, m); });
 }
 
-// The native engines' workloads that compute what the interpreter computes; the rest are
-// reported on stderr.
-std::vector<std::pair<const NativeEngine*, std::vector<std::pair<const Workload*, Prepare>>>> checked_native(
-    const std::vector<NativeEngine>& engines) {
-    std::vector<std::pair<const NativeEngine*, std::vector<std::pair<const Workload*, Prepare>>>> checked;
+using CheckedEngines =
+    std::vector<std::pair<const NativeEngine*, std::vector<std::pair<const Workload*, Prepare>>>>;
+
+// The native engines' workloads that compute what the interpreter computes; the others are
+// reported on stderr and counted in `mismatches`.
+CheckedEngines checked_native(const std::vector<NativeEngine>& engines, int& mismatches) {
+    CheckedEngines checked;
     for (const NativeEngine& engine : engines) {
         auto& entry = checked.emplace_back(&engine, std::vector<std::pair<const Workload*, Prepare>>{});
         for (const Workload& w : elementwise_workloads()) {
@@ -164,6 +167,7 @@ std::vector<std::pair<const NativeEngine*, std::vector<std::pair<const Workload*
             if (it == engine.workloads.end()) continue;
             if (const auto why = differs_from_interp(w, it->second)) {
                 fmt::print(stderr, "skipping {}/{}: {}\n", w.name, engine.name, *why);
+                ++mismatches;
                 continue;
             }
             entry.second.emplace_back(&w, it->second);
@@ -175,14 +179,24 @@ std::vector<std::pair<const NativeEngine*, std::vector<std::pair<const Workload*
 }  // namespace
 }  // namespace nnjit::bench
 
+// --check_engines: only compare every native engine with the interpreter (a ctest); exits 1
+// when one differs.
 int main(int argc, char** argv) {
     using namespace nnjit::bench;
     benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    const bool check_only = argc == 2 && std::string_view(argv[1]) == "--check_engines";
+    if (!check_only && benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
     std::vector<NativeEngine> engines{hand_engine(), et_engine()};
     for (NativeEngine& peer : peer_engines()) engines.push_back(std::move(peer));
-    const auto native = checked_native(engines);
+    int mismatches = 0;
+    const auto native = checked_native(engines, mismatches);
+    if (check_only) {
+        std::size_t checked = 0;
+        for (const auto& entry : native) checked += entry.second.size();
+        fmt::print("{} engine/workload pairs agree with the interpreter, {} differ\n", checked, mismatches);
+        return mismatches == 0 ? 0 : 1;
+    }
 
     for (std::int64_t n : kSizes) {
         register_stream(n);
