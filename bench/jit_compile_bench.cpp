@@ -9,7 +9,9 @@
 //           again with --child-disk-hit=DIR; it prints its own measurement, which the
 //           benchmark reports as manual time (process start-up and libLLVM's relocation are
 //           not counted: they are paid by any program linked with LLVM, JIT or not).
-// Counters give where the cold time goes (EngineStats' phases, per compile).
+// Counters give where the cold time goes (EngineStats' phases, per compile), and for `disk`
+// the child's engine creation (engine_us) and its CPU time (cpu_us: on a loaded machine the
+// wall time also counts the time the child waited for a core).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
@@ -18,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <ctime>
 #include <unistd.h>
 
 #include "../jit/engine.hpp"
@@ -30,6 +33,12 @@ namespace nnjit::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+double process_cpu_us() {
+    timespec t{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) * 1e-3;
+}
 
 struct ChainGraph {
     std::shared_ptr<Graph> graph = std::make_shared<Graph>();
@@ -70,8 +79,9 @@ void cached(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(compile(g.outputs, Backend::jit));
 }
 
-// The child's side of `disk`: time from main() to a ready program, printed in microseconds.
-int child_disk_hit(const std::string& dir, Clock::time_point start) {
+// The child's side of `disk`: wall time from main() to a ready program, the engine's share of
+// it and the CPU time, printed in microseconds.
+int child_disk_hit(const std::string& dir, Clock::time_point start, double start_cpu_us) {
     jit::Engine& engine = jit::Engine::instance();
     const double engine_us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
     engine.set_cache_dir(dir);
@@ -82,7 +92,7 @@ int child_disk_hit(const std::string& dir, Clock::time_point start) {
         fmt::print(stderr, "jit_compile/disk: the child did not hit the disk cache\n");
         return 1;
     }
-    fmt::print("{} {}\n", total_us, engine_us);
+    fmt::print("{} {} {}\n", total_us, engine_us, process_cpu_us() - start_cpu_us);
     return 0;
 }
 
@@ -98,19 +108,23 @@ void disk(benchmark::State& state, std::string self) {
         compile(g.outputs, Backend::jit);  // writes the entry (a memory hit would write nothing)
         engine.set_cache_dir(saved);
     }
-    double engine_total = 0;
+    double engine_total = 0, cpu_total = 0;
     for (auto _ : state) {
         const std::string cmd = fmt::format("'{}' --child-disk-hit='{}'", self, dir.string());
         FILE* child = ::popen(cmd.c_str(), "r");
-        double total_us = -1, engine_us = 0;
-        if (!child || std::fscanf(child, "%lf %lf", &total_us, &engine_us) != 2 || ::pclose(child) != 0 || total_us < 0) {
+        double total_us = -1, engine_us = 0, cpu_us = 0;
+        if (!child || std::fscanf(child, "%lf %lf %lf", &total_us, &engine_us, &cpu_us) != 3 || ::pclose(child) != 0 || total_us < 0) {
             state.SkipWithError("the child process failed");
             break;
         }
         state.SetIterationTime(total_us * 1e-6);
         engine_total += engine_us;
+        cpu_total += cpu_us;
     }
-    if (state.iterations() > 0) state.counters["engine_us"] = engine_total / static_cast<double>(state.iterations());
+    if (state.iterations() > 0) {
+        state.counters["engine_us"] = engine_total / static_cast<double>(state.iterations());
+        state.counters["cpu_us"] = cpu_total / static_cast<double>(state.iterations());
+    }
     std::filesystem::remove_all(dir);
 }
 
@@ -119,10 +133,11 @@ void disk(benchmark::State& state, std::string self) {
 
 int main(int argc, char** argv) {
     const auto start = nnjit::bench::Clock::now();
+    const double start_cpu_us = nnjit::bench::process_cpu_us();
     using namespace nnjit::bench;
     constexpr std::string_view child_flag = "--child-disk-hit=";
     if (argc == 2 && std::string_view(argv[1]).starts_with(child_flag))
-        return child_disk_hit(std::string(argv[1] + child_flag.size()), start);
+        return child_disk_hit(std::string(argv[1] + child_flag.size()), start, start_cpu_us);
     const std::string size = std::to_string(kSize);
     benchmark::RegisterBenchmark(("jit_compile/cold/" + size).c_str(), cold)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("jit_compile/cached/" + size).c_str(), cached)->Unit(benchmark::kMicrosecond);
