@@ -86,7 +86,7 @@ bool get_u64(std::string_view& s, std::uint64_t& v) {
 
 struct Engine::Impl {
     std::unique_ptr<llvm::orc::LLJIT> jit;
-    std::optional<llvm::orc::JITTargetMachineBuilder> jtmb;  // a TargetMachine per compile
+    std::optional<llvm::orc::JITTargetMachineBuilder> jtmb;  // makes the pooled TargetMachines
     std::string cpu, features, triple, target;
     unsigned bits = 128;
     bool dump_llvm = false, dump_asm = false;
