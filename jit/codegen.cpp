@@ -90,7 +90,7 @@ public:
 
         b_.SetInsertPoint(row_body);
         row_pointers(row);
-        auto* row_done = inner_loop();
+        auto* row_done = spec_.streaming_stores ? streaming_or_plain() : inner_loop(false);
         b_.SetInsertPoint(row_done);
         auto* next_row = b_.CreateAdd(row, b_.getInt64(1));
         row->addIncoming(next_row, b_.GetInsertBlock());
@@ -168,8 +168,35 @@ private:
         }
     }
 
+    // Non-temporal stores need every output aligned to the vector size; chunks start at whole
+    // vectors, so that holds for all full vectors when it holds at col_begin. Otherwise the
+    // plain loop runs. The stores are made visible to other threads by an sfence at the end.
+    llvm::BasicBlock* streaming_or_plain() {
+        if (spec_.dims.size() != 1)
+            throw InternalError("codegen: streaming stores are only for one-dimensional kernels");
+        const std::uint64_t vector_bytes = lanes_ * esize_.value();
+        Value* addresses = b_.getInt64(0);
+        for (Value* out : out_row_)
+            addresses = b_.CreateOr(addresses, b_.CreatePtrToInt(b_.CreateGEP(m_.elem, out, col_begin_), i64_));
+        auto* aligned = b_.CreateICmpEQ(b_.CreateAnd(addresses, b_.getInt64(vector_bytes - 1)), b_.getInt64(0));
+        auto* streaming = block("streaming");
+        auto* plain = block("plain");
+        auto* join = block("row.join");
+        b_.CreateCondBr(aligned, streaming, plain);
+        b_.SetInsertPoint(streaming);
+        b_.SetInsertPoint(inner_loop(true));
+        b_.CreateCall(llvm::Intrinsic::getDeclaration(module_.get(), llvm::Intrinsic::x86_sse_sfence));
+        b_.CreateBr(join);
+        b_.SetInsertPoint(plain);
+        b_.SetInsertPoint(inner_loop(false));
+        b_.CreateBr(join);
+        b_.SetInsertPoint(join);
+        return join;
+    }
+
     // The vector loop and the masked tail over one row; returns the block where the row ends.
-    llvm::BasicBlock* inner_loop() {
+    // `streaming`: the full vectors' stores are non-temporal (their addresses are aligned).
+    llvm::BasicBlock* inner_loop(bool streaming) {
         auto* pre = b_.GetInsertBlock();
         auto* head = block("vec");
         auto* body = block("vec.body");
@@ -192,7 +219,7 @@ private:
 
         b_.SetInsertPoint(body);
         std::vector<Value*> acc_in(accs.begin(), accs.end());
-        auto acc_body = emit_body(col, nullptr, acc_in);
+        auto acc_body = emit_body(col, nullptr, acc_in, streaming);
         col->addIncoming(next, b_.GetInsertBlock());
         for (std::size_t r = 0; r < accs.size(); ++r)
             if (accs[r]) accs[r]->addIncoming(acc_body[r], b_.GetInsertBlock());
@@ -206,7 +233,7 @@ private:
         for (unsigned i = 0; i < lanes_; ++i) iota.push_back(b_.getInt64(i));
         auto* lane = b_.CreateAdd(b_.CreateVectorSplat(lanes_, col), llvm::ConstantVector::get(iota));
         auto* mask = b_.CreateICmpSLT(lane, b_.CreateVectorSplat(lanes_, col_end_));
-        auto acc_tail = emit_body(col, mask, acc_in);
+        auto acc_tail = emit_body(col, mask, acc_in, false);
         auto* tail_end = b_.GetInsertBlock();
         b_.CreateBr(done);
 
@@ -231,7 +258,7 @@ private:
 
     // The instructions on the W elements at `col` (only the lanes of `mask`, when given).
     // Returns the new value of each register accumulator.
-    std::vector<Value*> emit_body(Value* col, Value* mask, const std::vector<Value*>& accs) {
+    std::vector<Value*> emit_body(Value* col, Value* mask, const std::vector<Value*>& accs, bool streaming) {
         std::vector<Value*> v(spec_.instrs.size());
         auto* zero = llvm::ConstantFP::get(m_.vec, 0.0);
         for (std::size_t i = 0; i < spec_.instrs.size(); ++i) {
@@ -269,8 +296,15 @@ private:
         for (std::size_t s = 0; s < spec_.stores.size(); ++s) {
             auto* p = b_.CreateGEP(m_.elem, out_row_[s], col);
             Value* x = v[static_cast<std::size_t>(spec_.stores[s])];
-            if (mask) b_.CreateMaskedStore(x, p, esize_, mask);
-            else b_.CreateAlignedStore(x, p, esize_);
+            if (mask) {
+                b_.CreateMaskedStore(x, p, esize_, mask);
+            } else if (streaming) {
+                auto* store = b_.CreateAlignedStore(x, p, llvm::Align(lanes_ * esize_.value()));
+                store->setMetadata(llvm::LLVMContext::MD_nontemporal,
+                                   llvm::MDNode::get(ctx_, llvm::ConstantAsMetadata::get(b_.getInt32(1))));
+            } else {
+                b_.CreateAlignedStore(x, p, esize_);
+            }
         }
         std::vector<Value*> out(accs.size(), nullptr);
         const llvm::Align dalign(8);

@@ -35,6 +35,9 @@ public:
     static Engine& instance();
 
     KernelFn compile(const KernelSpec& spec);
+    // The kernel if this process has it already (counted as a memory hit), else nullptr:
+    // no disk access, no LLVM work.
+    KernelFn find(const KernelSpec& spec);
     // Builds the kernel again to show what it compiles to (no caching).
     KernelListing inspect(const KernelSpec& spec);
 

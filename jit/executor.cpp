@@ -2,9 +2,13 @@
 #include "executor.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <optional>
+#include <stdlib.h>
+
+#include <omp.h>
 
 #include "engine.hpp"
 #include "nnjit/error.hpp"
@@ -17,6 +21,12 @@ namespace {
 constexpr std::int64_t kChunkElements = std::int64_t{1} << 17;
 // At most this many chunks: bounds the per-chunk partial sums of a reduction.
 constexpr std::int64_t kMaxChunks = 64;
+// A kernel runs on several threads only from this many elements. Starting the other threads
+// costs tens of microseconds (they are released between kernels, see run_chunks), and on a busy
+// machine a woken thread can wait a scheduler tick before it runs; the cheapest kernel (relu,
+// 8 bytes per element from memory) takes ~0.25 ms on one thread at 2^20 elements, so from
+// there the split pays even when waking is slow, and below it one thread is as fast.
+constexpr std::int64_t kParallelElements = std::int64_t{1} << 20;
 
 struct Chunks {
     std::int64_t count = 1;
@@ -42,6 +52,69 @@ Chunks chunks_of(const KernelSpec& spec) {
     return c;
 }
 
+// Threads worth using for one kernel now: OpenMP's limit, capped by the cores that are idle
+// by the 1-minute load average (our own running thread is part of that load, hence the + 1).
+// On a machine with no idle core a fork/join costs scheduler time slices, not microseconds:
+// measured on a 2-core machine at load 10, a 2M-element kernel took 20 ms on two threads and
+// 1 ms on one.
+int useful_threads() {
+    const int limit = omp_get_max_threads();
+    if (limit < 2) return 1;
+    double load[1];
+    if (::getloadavg(load, 1) != 1) return limit;
+    const double idle = static_cast<double>(omp_get_num_procs()) + 1.0 - load[0];
+    return static_cast<int>(std::clamp(std::lround(idle), 1L, static_cast<long>(limit)));
+}
+
+// Runs body(c) for every chunk c in [0, count): on the calling thread alone below
+// kParallelElements or when no core is idle, else across OpenMP threads. Chunks are taken
+// dynamically, so a thread that is slowed down takes fewer (which chunk runs where never
+// changes a result: each has its own partial sums). Afterwards the threads are released
+// rather than left spinning: libgomp busy-waits ~300k iterations for the next region by
+// default (milliseconds of a core that OpenBLAS or the caller's next step needs), and its wait
+// policy can only be set by the environment (OMP_WAIT_POLICY) before the process starts.
+template <class Body> void run_chunks(std::int64_t count, std::int64_t elements, const Body& body) {
+    const int threads = count < 2 || elements < kParallelElements || omp_in_parallel() ? 1 : useful_threads();
+    if (threads < 2) {
+        for (std::int64_t c = 0; c < count; ++c) body(c);
+        return;
+    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (std::int64_t c = 0; c < count; ++c) body(c);
+    omp_pause_resource_all(omp_pause_soft);
+}
+
+// The L3 size as Linux describes it (sysconf's can be the sum over a whole host: 320 MiB in
+// the VM this was measured on, whose L3 is 32 MiB); 32 MiB when unknown.
+std::int64_t last_level_cache_bytes() {
+    static const std::int64_t bytes = [] {
+        std::int64_t kib = 0;
+        if (std::FILE* f = std::fopen("/sys/devices/system/cpu/cpu0/cache/index3/size", "r")) {
+            long long v = 0;
+            char unit = 0;
+            if (std::fscanf(f, "%lld%c", &v, &unit) == 2 && unit == 'K') kib = v;
+            std::fclose(f);
+        }
+        return kib > 0 ? kib * 1024 : std::int64_t{32} << 20;
+    }();
+    return bytes;
+}
+
+// Stores past the caches (non-temporal) when a kernel's arrays cannot stay in the last-level
+// cache anyway: a plain store first reads its cache line (write allocation), so a kernel with
+// 2 inputs and 2 outputs moves 6 lines per line of output pairs instead of 4. x86 only (the
+// code ends with an sfence); one-dimensional kernels only (the alignment check is per row).
+bool wants_streaming_stores(const KernelSpec& spec) {
+#if defined(__x86_64__)
+    if (spec.dims.size() != 1 || spec.stores.empty()) return false;
+    const auto arrays = static_cast<std::int64_t>(spec.operands.size() + spec.stores.size());
+    return spec.numel() * static_cast<std::int64_t>(dtype_size(spec.dtype)) * arrays > last_level_cache_bytes();
+#else
+    (void)spec;
+    return false;
+#endif
+}
+
 bool is_view_op(Op op) {
     return op == Op::Input || op == Op::Parameter || op == Op::Literal || op == Op::BroadcastTo || op == Op::Reshape ||
            op == Op::Transpose;
@@ -61,20 +134,27 @@ template <class T> void finish_sum(const std::vector<double>& partial, std::int6
 
 JitProgram::JitProgram(Plan plan) : plan_(std::move(plan)) {
     Engine& engine = Engine::instance();
-    // Kernels compile side by side (the engine is thread-safe); an exception cannot leave an
-    // OpenMP region, so the first one is carried out and rethrown.
+    // Kernels already in the engine's memory cache are taken here, on this thread; the others
+    // compile side by side (the engine is thread-safe) when there are several. An exception
+    // cannot leave an OpenMP region, so the first one is carried out and rethrown.
     kernels_.assign(plan_.kernels.size(), nullptr);
+    for (FusedKernel& k : plan_.kernels) k.spec.streaming_stores = k.spec.streaming_stores || wants_streaming_stores(k.spec);
+    std::vector<std::size_t> missing;
+    for (std::size_t k = 0; k < plan_.kernels.size(); ++k)
+        if (!(kernels_[k] = engine.find(plan_.kernels[k].spec))) missing.push_back(k);
     std::exception_ptr error;
-    const auto count = static_cast<std::int64_t>(plan_.kernels.size());
+    const auto count = static_cast<std::int64_t>(missing.size());
 #pragma omp parallel for schedule(dynamic, 1) if (count > 1)
-    for (std::int64_t k = 0; k < count; ++k) {
+    for (std::int64_t m = 0; m < count; ++m) {
+        const std::size_t k = missing[static_cast<std::size_t>(m)];
         try {
-            kernels_[static_cast<std::size_t>(k)] = engine.compile(plan_.kernels[static_cast<std::size_t>(k)].spec);
+            kernels_[k] = engine.compile(plan_.kernels[k].spec);
         } catch (...) {
 #pragma omp critical(nnjit_compile_error)
             if (!error) error = std::current_exception();
         }
     }
+    if (count > 1) omp_pause_resource_all(omp_pause_soft);  // as run_chunks: no thread left spinning
     if (error) std::rethrow_exception(error);
     const Graph& g = plan_.outputs.front().graph();
     position_.assign(static_cast<std::size_t>(g.size()), -1);
@@ -166,13 +246,12 @@ std::vector<Tensor> JitProgram::execute(const Bindings& bindings, std::span<Tens
             }
             const KernelFn fn = kernels_[static_cast<std::size_t>(step.kernel)];
             const std::int64_t rows = spec.rows(), len = spec.row_length(), count = chunks.count;
-#pragma omp parallel for schedule(static) if (count > 1)
-            for (std::int64_t c = 0; c < count; ++c) {
+            run_chunks(count, rows * len, [&](std::int64_t c) {
                 void* const* a = args.data() + static_cast<std::size_t>(c) * width;
                 const std::int64_t lo = c * chunks.per_chunk;
                 if (chunks.by_rows) fn(a, lo, std::min(rows, lo + chunks.per_chunk), 0, len);
                 else fn(a, 0, 1, lo, std::min(len, lo + chunks.per_chunk));
-            }
+            });
         }
         for (std::size_t r = 0; r < fk.reduced.size(); ++r) {
             const Node* n = fk.reduced[r];

@@ -42,6 +42,10 @@ struct KernelSpec {
     // Instructions written to an output, each a fresh contiguous tensor of the domain's size.
     std::vector<int> stores;
     std::vector<Reduction> reductions;
+    // Full vectors are stored non-temporally (past the caches) where the outputs are aligned
+    // to the vector size; only for one-dimensional kernels. Fusion leaves it off; the executor
+    // sets it for kernels whose arrays are larger than the last-level cache.
+    bool streaming_stores = false;
 
     std::int64_t rows() const;      // product of all dims but the innermost
     std::int64_t row_length() const { return dims.back(); }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <regex>
 #include <thread>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "../jit/engine.hpp"
+#include "../jit/executor.hpp"
 #include "../jit/fusion.hpp"
 #include "nnjit/autodiff.hpp"
 #include "nnjit/engine.hpp"
@@ -314,7 +316,7 @@ TEST_CASE("jit: run_into writes the caller's tensors, outputs never alias inputs
 
 TEST_CASE("jit: results do not depend on the number of threads", "[jit][threads]") {
     Graph g;
-    const Shape shape{300, 3001};
+    const Shape shape{400, 3001};  // above the executor's 2^20-element threshold for using threads
     Value x = g.input("x", DType::f32, shape);
     Value y = sigmoid(x) * x;
     const std::vector<Value> outs{y, sum(y), mean(y, 0), sum(y * y, 1)};
@@ -332,6 +334,50 @@ TEST_CASE("jit: results do not depend on the number of threads", "[jit][threads]
     }
     const auto ref = compile(outs, Backend::interp)->run(b);
     for (std::size_t k = 0; k < outs.size(); ++k) CHECK(close(one[k], ref[k], 1e-6, 1e-6));
+}
+
+TEST_CASE("jit: streaming (non-temporal) stores give the same bits", "[jit]") {
+    // The executor asks for them only beyond the last-level cache (hundreds of MB); a plan
+    // may ask for them at any size. An odd length leaves a masked tail, several chunks.
+    const std::int64_t n = 300'003;
+    Graph g;
+    Value x = g.input("x", DType::f32, Shape{n});
+    Value y = sigmoid(2.0 * x + 0.5) * relu(x);
+    const std::vector<Value> outs{y, grad(y, x, g.input("gy", DType::f32, Shape{n}))};
+    jit::Plan plan = jit::fuse(outs);
+    REQUIRE(plan.kernels.size() == 1);
+    CHECK_FALSE(plan.kernels[0].spec.streaming_stores);
+    plan.kernels[0].spec.streaming_stores = true;
+    const jit::JitProgram program(std::move(plan));
+    REQUIRE(program.plan().kernels[0].spec.streaming_stores);
+    const std::string asm_text = jit::Engine::instance().inspect(program.plan().kernels[0].spec).assembly;
+    if (jit::Engine::instance().vector_bits() >= 256) CHECK(asm_text.find("vmovntp") != std::string::npos);
+    Bindings b{{"x", Tensor::randn(DType::f32, Shape{n}, 21)}, {"gy", Tensor::randn(DType::f32, Shape{n}, 22)}};
+    const auto got = program.run(b);
+    const auto ref = compile(outs, Backend::interp)->run(b);
+    for (std::size_t k = 0; k < outs.size(); ++k) CHECK(bitwise_equal(got[k], ref[k]));
+}
+
+TEST_CASE("jit: every float where exp, sigmoid, elu, gelu round to subnormals or overflow gives the interpreter's bits",
+          "[jit][vmath]") {
+    // Where vmath's a * 2^n is rounded (the JIT does it in one vscalef on AVX-512 hosts).
+    std::vector<float> xs;
+    auto all_floats = [&](float lo, float hi) {
+        for (float f = lo; f <= hi; f = std::nextafter(f, std::numeric_limits<float>::infinity())) xs.push_back(f);
+    };
+    all_floats(-104.5f, -80.0f);  // exp, sigmoid, elu: subnormal results, and rounding to 0
+    all_floats(80.0f, 89.5f);     // exp: the largest finite results and overflow
+    all_floats(-14.5f, -11.5f);   // gelu: erfc(-x / sqrt 2) with subnormal results
+    const auto n = static_cast<std::int64_t>(xs.size());
+    Tensor t = Tensor::empty(DType::f32, Shape{n});
+    std::copy(xs.begin(), xs.end(), t.data<float>());
+    Graph g;
+    Value x = g.input("x", DType::f32, Shape{n});
+    const std::vector<Value> outs{exp(x), sigmoid(x), elu(x), gelu(x)};
+    const Bindings b{{"x", t}};
+    const auto got = compile(outs, Backend::jit)->run(b);
+    const auto ref = compile(outs, Backend::interp)->run(b);
+    for (std::size_t k = 0; k < outs.size(); ++k) CHECK(bitwise_equal(got[k], ref[k]));
 }
 
 TEST_CASE("jit: structural ops and losses (run by the interpreter's kernels between fused loops)", "[jit]") {

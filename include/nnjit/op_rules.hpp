@@ -83,7 +83,8 @@ struct Sigmoid {
     static auto forward(auto& m, auto x) {
         auto e = m.exp(m.neg(m.abs(x)));
         auto d = m.add(m.c(1), e);
-        return m.select(m.lt(x, m.c(0)), m.div(e, d), m.div(m.c(1), d));
+        // e / d for x < 0, else 1 / d: the numerator is picked first, so one division.
+        return m.div(m.select(m.lt(x, m.c(0)), e, m.c(1)), d);
     }
     static auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.mul(gy, m.mul(y, m.sub(m.c(1), y)))}; }
 };

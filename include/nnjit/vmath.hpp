@@ -84,9 +84,17 @@ template <class M, class V> [[gnu::always_inline]] inline auto reduce_ln2(M& m, 
 
 // a * 2^n for an integral n in [-190, 190]: two exact power-of-two factors, so that a result in
 // the subnormal range is rounded once (correctly rounded from a) and 2^128 is reachable.
-template <class M, class V> [[gnu::always_inline]] inline auto scale2_wide(M& m, V a, V n) {
+template <class M, class V> [[gnu::always_inline]] inline auto scale2_steps(M& m, V a, V n) {
     auto half = m.select(m.gt(n, m.c(0)), m.c(64), m.c(-64));
     return m.scale2(m.scale2(a, m.sub(n, half)), half);
+}
+
+// a * 2^n rounded once, for every a this file passes (|a| in [2^-8, 2]: the first step of
+// scale2_steps is exact). A Math that has one instruction for it (the JIT's, with AVX-512's
+// vscalef) provides scale2_wide; one correct rounding of the same product gives the same bits.
+template <class M, class V> [[gnu::always_inline]] inline auto scale2_wide(M& m, V a, V n) {
+    if constexpr (requires { m.scale2_wide(a, n); }) return m.scale2_wide(a, n);
+    else return scale2_steps(m, a, n);
 }
 
 // log(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1] without the final f: returns t with
