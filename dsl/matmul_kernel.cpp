@@ -11,11 +11,13 @@
 
 #include <fmt/format.h>
 #ifdef NNJIT_HAVE_DNNL
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #endif
 
 #include "kernels.hpp"
 #include "nnjit/error.hpp"
+#include "nnjit/thread_policy.hpp"
 
 namespace nnjit::detail {
 namespace {
@@ -57,9 +59,15 @@ void matmul_kernel(const Tensor& a, const Tensor& b, Tensor& out) {
     const auto ldc = static_cast<blasint>(n);
 #ifdef NNJIT_HAVE_DNNL
     if (a.dtype() == DType::f32 && m * n * k >= kDnnlMinProduct) {
+        // oneDNN runs on OpenMP with omp_get_max_threads(): the same policy as the JIT's
+        // kernels (no more threads than idle cores, none left spinning afterwards).
+        const int threads = useful_threads(), limit = omp_get_max_threads();
+        omp_set_num_threads(threads);
         const dnnl_status_t status = dnnl_sgemm(dnnl_trans(A.trans), dnnl_trans(B.trans), m, n, k, 1.0f,
                                                 A.storage.data<float>(), A.ld, B.storage.data<float>(), B.ld, 0.0f,
                                                 out.data<float>(), ldc);
+        omp_set_num_threads(limit);
+        if (threads > 1) release_threads();
         if (status != dnnl_success)
             throw InternalError(fmt::format("oneDNN sgemm of ({}, {}) x ({}, {}) failed with status {}", m, k, k, n,
                                             static_cast<int>(status)));

@@ -2,7 +2,7 @@
 // Adam, one compiled training-step plan run per batch, and prints a line per epoch.
 //
 //   nnjit-train-fashion [--activation relu|leaky_relu|prelu|sigmoid|tanh|gelu|silu]
-//                       [--engine interp|jit] [--epochs N] [--batch N] [--seed N]
+//                       [--engine jit|interp] [--epochs N] [--batch N] [--seed N]
 //                       [--limit N] [--lr X] [--data DIR] [--save DIR]
 // --limit N trains on the first N training images and tests on the first N/6 test images
 // (a quick run). The learning rate decays along a cosine over the epochs.
@@ -26,7 +26,7 @@ using namespace nnjit;
 
 struct Options {
     std::string activation = "relu";
-    Backend backend = Backend::interp;
+    Backend backend = Backend::jit;
     int epochs = 10;
     std::int64_t batch = 128;
     std::uint64_t seed = 1;

@@ -13,6 +13,7 @@
 #include "engine.hpp"
 #include "nnjit/error.hpp"
 #include "nnjit/interpreter.hpp"
+#include "nnjit/thread_policy.hpp"
 
 namespace nnjit::jit {
 namespace {
@@ -52,27 +53,11 @@ Chunks chunks_of(const KernelSpec& spec) {
     return c;
 }
 
-// Threads worth using for one kernel now: OpenMP's limit, capped by the cores that are idle
-// by the 1-minute load average (our own running thread is part of that load, hence the + 1).
-// On a machine with no idle core a fork/join costs scheduler time slices, not microseconds:
-// measured on a 2-core machine at load 10, a 2M-element kernel took 20 ms on two threads and
-// 1 ms on one.
-int useful_threads() {
-    const int limit = omp_get_max_threads();
-    if (limit < 2) return 1;
-    double load[1];
-    if (::getloadavg(load, 1) != 1) return limit;
-    const double idle = static_cast<double>(omp_get_num_procs()) + 1.0 - load[0];
-    return static_cast<int>(std::clamp(std::lround(idle), 1L, static_cast<long>(limit)));
-}
-
 // Runs body(c) for every chunk c in [0, count): on the calling thread alone below
 // kParallelElements or when no core is idle, else across OpenMP threads. Chunks are taken
 // dynamically, so a thread that is slowed down takes fewer (which chunk runs where never
 // changes a result: each has its own partial sums). Afterwards the threads are released
-// rather than left spinning: libgomp busy-waits ~300k iterations for the next region by
-// default (milliseconds of a core that OpenBLAS or the caller's next step needs), and its wait
-// policy can only be set by the environment (OMP_WAIT_POLICY) before the process starts.
+// rather than left spinning (thread_policy.hpp).
 template <class Body> void run_chunks(std::int64_t count, std::int64_t elements, const Body& body) {
     const int threads = count < 2 || elements < kParallelElements || omp_in_parallel() ? 1 : useful_threads();
     if (threads < 2) {
@@ -81,7 +66,7 @@ template <class Body> void run_chunks(std::int64_t count, std::int64_t elements,
     }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (std::int64_t c = 0; c < count; ++c) body(c);
-    omp_pause_resource_all(omp_pause_soft);
+    release_threads();
 }
 
 // The L3 size as Linux describes it (sysconf's can be the sum over a whole host: 320 MiB in
@@ -154,7 +139,7 @@ JitProgram::JitProgram(Plan plan) : plan_(std::move(plan)) {
             if (!error) error = std::current_exception();
         }
     }
-    if (count > 1) omp_pause_resource_all(omp_pause_soft);  // as run_chunks: no thread left spinning
+    if (count > 1) release_threads();  // as run_chunks: no thread left spinning
     if (error) std::rethrow_exception(error);
     const Graph& g = plan_.outputs.front().graph();
     position_.assign(static_cast<std::size_t>(g.size()), -1);
