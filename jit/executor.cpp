@@ -63,7 +63,7 @@ JitProgram::JitProgram(Plan plan) : plan_(std::move(plan)) {
     Engine& engine = Engine::instance();
     // Kernels compile side by side (the engine is thread-safe); an exception cannot leave an
     // OpenMP region, so the first one is carried out and rethrown.
-    kernels_.assign(plan_.kernels.size(), nullptr);
+    kernels_.assign(plan_.kernels.size(), {});
     std::exception_ptr error;
     const auto count = static_cast<std::int64_t>(plan_.kernels.size());
 #pragma omp parallel for schedule(dynamic, 1) if (count > 1)
@@ -164,7 +164,7 @@ std::vector<Tensor> JitProgram::execute(const Bindings& bindings, std::span<Tens
                 for (std::size_t r = 0; r < partial.size(); ++r)
                     a[base.size() + r] = partial[r].data() + c * fk.reduced[r]->shape().numel();
             }
-            const KernelFn fn = kernels_[static_cast<std::size_t>(step.kernel)];
+            const KernelFn fn = kernels_[static_cast<std::size_t>(step.kernel)].fn;
             const std::int64_t rows = spec.rows(), len = spec.row_length(), count = chunks.count;
 #pragma omp parallel for schedule(static) if (count > 1)
             for (std::int64_t c = 0; c < count; ++c) {
