@@ -59,7 +59,7 @@ template <class T> void finish_sum(const std::vector<double>& partial, std::int6
 
 }  // namespace
 
-JitProgram::JitProgram(Plan plan) : plan_(std::move(plan)) {
+JitProgram::JitProgram(Plan plan) : graph_nodes_(plan.outputs.front().graph().nodes_owner()), plan_(std::move(plan)) {
     Engine& engine = Engine::instance();
     // Kernels compile side by side (the engine is thread-safe); an exception cannot leave an
     // OpenMP region, so the first one is carried out and rethrown.

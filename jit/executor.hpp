@@ -23,6 +23,7 @@ public:
     const Plan& plan() const { return plan_; }
 
 private:
+    std::shared_ptr<const void> graph_nodes_;  // keeps the plan's nodes alive
     Plan plan_;
     std::vector<CompiledKernel> kernels_;  // holding them keeps their code loaded
     std::vector<int> position_;  // per node id: position in plan_.order, or -1
