@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <memory>
+#include <new>
 #include <optional>
 
 #include "engine.hpp"
@@ -47,7 +49,7 @@ bool is_view_op(Op op) {
            op == Op::Transpose;
 }
 
-template <class T> void finish_sum(const std::vector<double>& partial, std::int64_t chunks, std::int64_t size,
+template <class T> void finish_sum(const double* partial, std::int64_t chunks, std::int64_t size,
                                    double scale, Tensor& out) {
     T* o = out.data<T>();
     for (std::int64_t j = 0; j < size; ++j) {
@@ -55,6 +57,20 @@ template <class T> void finish_sum(const std::vector<double>& partial, std::int6
         for (std::int64_t c = 0; c < chunks; ++c) total += partial[static_cast<std::size_t>(c * size + j)];
         o[j] = static_cast<T>(total * scale);
     }
+}
+
+// Zeroed per-chunk partial sums of a reduction: up to kMaxChunks times its output, so an
+// absurd size fails here first, and that is the caller's error as for any tensor. (Allocated
+// without throwing: a sanitizer's allocator aborts where the plain one throws bad_alloc.)
+std::unique_ptr<double[]> partial_sums(std::int64_t chunks, const Node& reduced) {
+    std::int64_t count = 0;
+    double* sums = nullptr;
+    if (!__builtin_mul_overflow(chunks, reduced.shape().numel(), &count))
+        sums = new (std::nothrow) double[static_cast<std::size_t>(count)]();
+    if (sums == nullptr)
+        throw UserError(fmt::format("cannot allocate the partial sums of a {} of shape {} ({} chunks)",
+                                    op_name(reduced.op()), reduced.shape(), chunks));
+    return std::unique_ptr<double[]>(sums);
 }
 
 }  // namespace
@@ -151,9 +167,8 @@ std::vector<Tensor> JitProgram::execute(const Bindings& bindings, std::span<Tens
             values[at(s)] = output_tensor(s);
             base.push_back(values[at(s)]->raw_data());
         }
-        std::vector<std::vector<double>> partial;
-        for (const Node* r : fk.reduced)
-            partial.emplace_back(static_cast<std::size_t>(chunks.count * r->shape().numel()), 0.0);
+        std::vector<std::unique_ptr<double[]>> partial;
+        for (const Node* r : fk.reduced) partial.push_back(partial_sums(chunks.count, *r));
 
         if (fk.domain.numel() > 0) {
             const std::size_t width = base.size() + partial.size();
@@ -162,7 +177,7 @@ std::vector<Tensor> JitProgram::execute(const Bindings& bindings, std::span<Tens
                 void** a = args.data() + static_cast<std::size_t>(c) * width;
                 std::copy(base.begin(), base.end(), a);
                 for (std::size_t r = 0; r < partial.size(); ++r)
-                    a[base.size() + r] = partial[r].data() + c * fk.reduced[r]->shape().numel();
+                    a[base.size() + r] = partial[r].get() + c * fk.reduced[r]->shape().numel();
             }
             const KernelFn fn = kernels_[static_cast<std::size_t>(step.kernel)].fn;
             const std::int64_t rows = spec.rows(), len = spec.row_length(), count = chunks.count;
@@ -180,8 +195,8 @@ std::vector<Tensor> JitProgram::execute(const Bindings& bindings, std::span<Tens
             // As the interpreter scales a mean: count of outputs over count of inputs.
             const double scale = n->op() == Op::Mean ? static_cast<double>(size) / static_cast<double>(fk.domain.numel()) : 1.0;
             Tensor out = output_tensor(n);
-            if (n->dtype() == DType::f64) finish_sum<double>(partial[r], chunks.count, size, scale, out);
-            else finish_sum<float>(partial[r], chunks.count, size, scale, out);
+            if (n->dtype() == DType::f64) finish_sum<double>(partial[r].get(), chunks.count, size, scale, out);
+            else finish_sum<float>(partial[r].get(), chunks.count, size, scale, out);
             values[at(n)] = std::move(out);
         }
     }
