@@ -83,8 +83,9 @@ void check_bounded(int graphs, int kept_graphs) {
     // Any number of dropped plans costs at most the cache's kernels and allocator slack ...
     CHECK(after - before < 8 * 1024);
     CHECK(after - halfway < 4 * 1024);
-    // ... while kept plans cost about 30 KiB each (code pages, JITDylib, symbol tables).
-    CHECK(with_kept - after > kept_graphs * 10);
+    // ... while each kept plan holds at least its code page (4 KiB; measured 9 to 34 KiB with
+    // its JITDylib and symbol tables, less where the allocator reuses what dropped ones freed).
+    CHECK(with_kept - after > kept_graphs * 4);
 }
 
 }  // namespace
