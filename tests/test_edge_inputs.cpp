@@ -80,7 +80,7 @@ TEST_CASE("edge inputs: empty tensors run through both engines", "[interp][jit][
     }
 }
 
-TEST_CASE("edge inputs: ranks above 4 run through both engines; above 8 is refused", "[interp][jit][edge]") {
+TEST_CASE("edge inputs: ranks above 4 run through both engines, above 8 is refused", "[interp][jit][edge]") {
     // The engines take rank up to Shape::kMaxRank (8); the REPL's :load takes rank 0 to 4
     // (tested in test_repl_batch.cpp).
     Graph g;
