@@ -39,8 +39,10 @@ struct Graph::Impl {
     std::unordered_multimap<std::uint64_t, const Node*> by_hash;
 };
 
-Graph::Graph() : impl_(std::make_unique<Impl>()) {}
+Graph::Graph() : impl_(std::make_shared<Impl>()) {}
 Graph::~Graph() = default;
+
+std::shared_ptr<const void> Graph::nodes_owner() const { return impl_; }
 
 int Graph::size() const { return static_cast<int>(impl_->nodes.size()); }
 const Node* Graph::node(int id) const { return impl_->nodes.at(static_cast<std::size_t>(id)).get(); }

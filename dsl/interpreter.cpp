@@ -57,6 +57,7 @@ Tensor evaluate_node(const Node& node, std::span<const Tensor> in, const Allocat
 
 Interpreter::Interpreter(std::vector<Value> outputs) {
     order_ = reachable_nodes(outputs);
+    if (!outputs.empty()) graph_nodes_ = outputs.front().graph().nodes_owner();
     std::vector<int> position(static_cast<std::size_t>(outputs.empty() ? 0 : outputs.front().graph().size()), -1);
     for (std::size_t i = 0; i < order_.size(); ++i) position[static_cast<std::size_t>(order_[i]->id())] = static_cast<int>(i);
     last_use_.assign(order_.size(), -1);

@@ -8,10 +8,12 @@
 // propagate through LLVM frames as exceptions.
 #include "engine.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -82,6 +84,27 @@ bool get_u64(std::string_view& s, std::uint64_t& v) {
     return true;
 }
 
+// The code of one kernel, in a JITDylib of its own: unloaded when the last plan using it and
+// the engine's cache have let go.
+class LoadedCode {
+public:
+    LoadedCode(llvm::orc::ExecutionSession& session, llvm::orc::JITDylib& dylib, std::atomic<std::uint64_t>& unloaded)
+        : session_(session), dylib_(dylib), unloaded_(unloaded) {}
+    LoadedCode(const LoadedCode&) = delete;
+    LoadedCode& operator=(const LoadedCode&) = delete;
+    ~LoadedCode() {
+        // Frees the code and the JITDylib. A failure here can only leak this kernel's memory,
+        // and a destructor has no one to tell.
+        llvm::consumeError(session_.removeJITDylib(dylib_));
+        ++unloaded_;
+    }
+
+private:
+    llvm::orc::ExecutionSession& session_;
+    llvm::orc::JITDylib& dylib_;
+    std::atomic<std::uint64_t>& unloaded_;
+};
+
 }  // namespace
 
 struct Engine::Impl {
@@ -91,15 +114,36 @@ struct Engine::Impl {
     unsigned bits = 128;
     bool dump_llvm = false, dump_asm = false;
     mutable std::mutex mutex;
-    // Keyed on KernelSpec::key() alone: the target is the same for every kernel of an engine
-    // (it is part of the on-disk key, which outlives the process).
-    std::unordered_map<std::string, KernelFn> cache;
     // TargetMachines are not thread-safe: a compile takes one from here or makes one.
     mutable std::mutex tm_mutex;
     mutable std::vector<std::unique_ptr<llvm::TargetMachine>> idle_tms;
+    std::atomic<std::uint64_t> unloaded{0};  // counted by LoadedCode, which runs unlocked
+    // The in-memory cache, keyed on KernelSpec::key() alone (the target is the same for every
+    // kernel of an engine; it is part of the on-disk key, which outlives the process): the most
+    // recently used kernels first, at most kCachedKernels. Declared after `jit` and `unloaded`,
+    // so it is destroyed (its code unloaded) first.
+    std::list<std::pair<std::string, CompiledKernel>> recent;
+    std::unordered_map<std::string, decltype(recent)::iterator> cache;
     std::string dir;
     EngineStats stats;
     std::uint64_t dylibs = 0;
+
+    const CompiledKernel* find_cached(const std::string& key) {
+        auto it = cache.find(key);
+        if (it == cache.end()) return nullptr;
+        recent.splice(recent.begin(), recent, it->second);
+        return &it->second->second;
+    }
+
+    const CompiledKernel& add_cached(const std::string& key, CompiledKernel kernel) {
+        recent.emplace_front(key, std::move(kernel));
+        cache[key] = recent.begin();
+        if (recent.size() > kCachedKernels) {
+            cache.erase(recent.back().first);
+            recent.pop_back();  // unloads it unless a plan still uses it
+        }
+        return recent.front().second;
+    }
 
     struct Built {
         std::string object, ir, assembly;
@@ -204,9 +248,9 @@ struct Engine::Impl {
         return out;
     }
 
-    // Loads an object into a JITDylib of its own (a broken object cannot poison the others)
-    // and returns its entry point, or an error message.
-    std::variant<KernelFn, std::string> load(const std::string& name, const std::string& object) {
+    // Loads an object into a JITDylib of its own (a broken object cannot poison the others,
+    // and removing it frees exactly this kernel) and returns it, or an error message.
+    std::variant<CompiledKernel, std::string> load(const std::string& name, const std::string& object) {
         const auto start = std::chrono::steady_clock::now();
         struct Timer {
             std::chrono::steady_clock::time_point start;
@@ -215,11 +259,17 @@ struct Engine::Impl {
         } timer{start, stats.load_us};
         auto jd = jit->createJITDylib(fmt::format("nnjit{}", dylibs++));
         if (!jd) return message(jd.takeError());
+        llvm::orc::ExecutionSession& session = jit->getExecutionSession();
+        auto failed = [&](llvm::Error error) {
+            llvm::consumeError(session.removeJITDylib(*jd));
+            return message(std::move(error));
+        };
         if (auto err = jit->addObjectFile(*jd, llvm::MemoryBuffer::getMemBufferCopy(object, name)))
-            return message(std::move(err));
+            return failed(std::move(err));
         auto addr = jit->lookup(*jd, name);
-        if (!addr) return message(addr.takeError());
-        return addr->toPtr<KernelFn>();
+        if (!addr) return failed(addr.takeError());
+        ++stats.loaded;
+        return CompiledKernel{addr->toPtr<KernelFn>(), std::make_shared<const LoadedCode>(session, *jd, unloaded)};
     }
 
     std::string path_of(const std::string& name) const { return fmt::format("{}/{}.o", dir, name); }
@@ -306,38 +356,40 @@ Engine::Engine() : impl_(new Impl) {
 Engine::~Engine() { delete impl_; }
 
 Engine& Engine::instance() {
-    static Engine engine;  // thread-safe initialisation; lives until exit
+    // Thread-safe initialisation. Never destroyed: plans destroyed during exit (held by
+    // static objects) still unload their code through it.
+    static Engine& engine = *new Engine;
     return engine;
 }
 
-KernelFn Engine::find(const KernelSpec& spec) {
+CompiledKernel Engine::find(const KernelSpec& spec) {
     Impl& d = *impl_;
     const std::string key = spec.key();
     std::lock_guard lock(d.mutex);
-    auto it = d.cache.find(key);
-    if (it == d.cache.end()) return nullptr;
+    const CompiledKernel* cached = d.find_cached(key);
+    if (cached == nullptr) return {};
     ++d.stats.memory_hits;
-    return it->second;
+    return *cached;
 }
 
-KernelFn Engine::compile(const KernelSpec& spec) {
+CompiledKernel Engine::compile(const KernelSpec& spec) {
     Impl& d = *impl_;
     const std::string key = spec.key();
     std::string disk_key, name;
     {
         std::lock_guard lock(d.mutex);
-        if (auto it = d.cache.find(key); it != d.cache.end()) {
+        if (const CompiledKernel* cached = d.find_cached(key)) {
             ++d.stats.memory_hits;
-            return it->second;
+            return *cached;
         }
         disk_key = fmt::format("{} @ {}", key, d.target);
         name = fmt::format("nnjit_kernel_{:016x}", stable_hash(disk_key));
         std::string object;
         if (d.read_disk(name, disk_key, object)) {
             auto loaded = d.load(name, object);
-            if (auto* fn = std::get_if<KernelFn>(&loaded)) {
+            if (auto* kernel = std::get_if<CompiledKernel>(&loaded)) {
                 ++d.stats.disk_hits;
-                return d.cache[key] = *fn;
+                return d.add_cached(key, std::move(*kernel));
             }
             // A bad entry is rebuilt below and overwritten.
         }
@@ -345,7 +397,7 @@ KernelFn Engine::compile(const KernelSpec& spec) {
     // LLVM's work runs unlocked, so that threads compiling different kernels overlap.
     Impl::Built built = d.build(spec, name, d.dump_llvm, d.dump_asm);
     std::lock_guard lock(d.mutex);
-    if (auto it = d.cache.find(key); it != d.cache.end()) return it->second;  // another thread won
+    if (const CompiledKernel* cached = d.find_cached(key)) return *cached;  // another thread won
     d.stats.codegen_us += built.codegen_us;
     d.stats.optimise_us += built.optimise_us;
     d.stats.emit_us += built.emit_us;
@@ -356,7 +408,7 @@ KernelFn Engine::compile(const KernelSpec& spec) {
     if (auto* error = std::get_if<std::string>(&loaded))
         throw InternalError(fmt::format("JIT: cannot load kernel {}: {}", name, *error));
     ++d.stats.compiled;
-    return d.cache[key] = std::get<KernelFn>(loaded);
+    return d.add_cached(key, std::move(std::get<CompiledKernel>(loaded)));
 }
 
 KernelListing Engine::inspect(const KernelSpec& spec) {
@@ -371,7 +423,10 @@ std::string Engine::target() const { return impl_->target; }
 
 EngineStats Engine::stats() const {
     std::lock_guard lock(impl_->mutex);
-    return impl_->stats;
+    EngineStats s = impl_->stats;
+    s.unloaded = impl_->unloaded;
+    s.loaded -= s.unloaded;
+    return s;
 }
 
 void Engine::set_cache_dir(std::string dir) {
@@ -387,6 +442,7 @@ std::string Engine::cache_dir() const {
 void Engine::clear_memory_cache() {
     std::lock_guard lock(impl_->mutex);
     impl_->cache.clear();
+    impl_->recent.clear();
 }
 
 }  // namespace nnjit::jit

@@ -5,8 +5,9 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <memory>
+#include <new>
 #include <optional>
-#include <stdlib.h>
 
 #include <omp.h>
 
@@ -105,7 +106,7 @@ bool is_view_op(Op op) {
            op == Op::Transpose;
 }
 
-template <class T> void finish_sum(const std::vector<double>& partial, std::int64_t chunks, std::int64_t size,
+template <class T> void finish_sum(const double* partial, std::int64_t chunks, std::int64_t size,
                                    double scale, Tensor& out) {
     T* o = out.data<T>();
     for (std::int64_t j = 0; j < size; ++j) {
@@ -115,18 +116,32 @@ template <class T> void finish_sum(const std::vector<double>& partial, std::int6
     }
 }
 
+// Zeroed per-chunk partial sums of a reduction: up to kMaxChunks times its output, so an
+// absurd size fails here first, and that is the caller's error as for any tensor. (Allocated
+// without throwing: a sanitizer's allocator aborts where the plain one throws bad_alloc.)
+std::unique_ptr<double[]> partial_sums(std::int64_t chunks, const Node& reduced) {
+    std::int64_t count = 0;
+    double* sums = nullptr;
+    if (!__builtin_mul_overflow(chunks, reduced.shape().numel(), &count))
+        sums = new (std::nothrow) double[static_cast<std::size_t>(count)]();
+    if (sums == nullptr)
+        throw UserError(fmt::format("cannot allocate the partial sums of a {} of shape {} ({} chunks)",
+                                    op_name(reduced.op()), reduced.shape(), chunks));
+    return std::unique_ptr<double[]>(sums);
+}
+
 }  // namespace
 
-JitProgram::JitProgram(Plan plan) : plan_(std::move(plan)) {
+JitProgram::JitProgram(Plan plan) : graph_nodes_(plan.outputs.front().graph().nodes_owner()), plan_(std::move(plan)) {
     Engine& engine = Engine::instance();
     // Kernels already in the engine's memory cache are taken here, on this thread; the others
     // compile side by side (the engine is thread-safe) when there are several. An exception
     // cannot leave an OpenMP region, so the first one is carried out and rethrown.
-    kernels_.assign(plan_.kernels.size(), nullptr);
+    kernels_.assign(plan_.kernels.size(), {});
     for (FusedKernel& k : plan_.kernels) k.spec.streaming_stores = k.spec.streaming_stores || wants_streaming_stores(k.spec);
     std::vector<std::size_t> missing;
     for (std::size_t k = 0; k < plan_.kernels.size(); ++k)
-        if (!(kernels_[k] = engine.find(plan_.kernels[k].spec))) missing.push_back(k);
+        if (!(kernels_[k] = engine.find(plan_.kernels[k].spec)).fn) missing.push_back(k);
     std::exception_ptr error;
     const auto count = static_cast<std::int64_t>(missing.size());
 #pragma omp parallel for schedule(dynamic, 1) if (count > 1)
@@ -216,9 +231,8 @@ std::vector<Tensor> JitProgram::execute(const Bindings& bindings, std::span<Tens
             values[at(s)] = output_tensor(s);
             base.push_back(values[at(s)]->raw_data());
         }
-        std::vector<std::vector<double>> partial;
-        for (const Node* r : fk.reduced)
-            partial.emplace_back(static_cast<std::size_t>(chunks.count * r->shape().numel()), 0.0);
+        std::vector<std::unique_ptr<double[]>> partial;
+        for (const Node* r : fk.reduced) partial.push_back(partial_sums(chunks.count, *r));
 
         if (fk.domain.numel() > 0) {
             const std::size_t width = base.size() + partial.size();
@@ -227,9 +241,9 @@ std::vector<Tensor> JitProgram::execute(const Bindings& bindings, std::span<Tens
                 void** a = args.data() + static_cast<std::size_t>(c) * width;
                 std::copy(base.begin(), base.end(), a);
                 for (std::size_t r = 0; r < partial.size(); ++r)
-                    a[base.size() + r] = partial[r].data() + c * fk.reduced[r]->shape().numel();
+                    a[base.size() + r] = partial[r].get() + c * fk.reduced[r]->shape().numel();
             }
-            const KernelFn fn = kernels_[static_cast<std::size_t>(step.kernel)];
+            const KernelFn fn = kernels_[static_cast<std::size_t>(step.kernel)].fn;
             const std::int64_t rows = spec.rows(), len = spec.row_length(), count = chunks.count;
             run_chunks(count, rows * len, [&](std::int64_t c) {
                 void* const* a = args.data() + static_cast<std::size_t>(c) * width;
@@ -244,8 +258,8 @@ std::vector<Tensor> JitProgram::execute(const Bindings& bindings, std::span<Tens
             // As the interpreter scales a mean: count of outputs over count of inputs.
             const double scale = n->op() == Op::Mean ? static_cast<double>(size) / static_cast<double>(fk.domain.numel()) : 1.0;
             Tensor out = output_tensor(n);
-            if (n->dtype() == DType::f64) finish_sum<double>(partial[r], chunks.count, size, scale, out);
-            else finish_sum<float>(partial[r], chunks.count, size, scale, out);
+            if (n->dtype() == DType::f64) finish_sum<double>(partial[r].get(), chunks.count, size, scale, out);
+            else finish_sum<float>(partial[r].get(), chunks.count, size, scale, out);
             values[at(n)] = std::move(out);
         }
     }

@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "codegen.hpp"
+#include "engine.hpp"
 #include "fusion.hpp"
 #include "nnjit/program.hpp"
 
@@ -23,8 +23,9 @@ public:
     const Plan& plan() const { return plan_; }
 
 private:
+    std::shared_ptr<const void> graph_nodes_;  // keeps the plan's nodes alive
     Plan plan_;
-    std::vector<KernelFn> kernels_;
+    std::vector<CompiledKernel> kernels_;  // holding them keeps their code loaded
     std::vector<int> position_;  // per node id: position in plan_.order, or -1
     std::vector<Tensor> execute(const Bindings& bindings, std::span<Tensor> caller_outputs) const;
 };

@@ -164,3 +164,51 @@ TEST_CASE("errors: .npy files name the file and what was found", "[error][npy]")
     CHECK_USER_ERROR(parse_npy(bytes, "x.npy"), Contains("x.npy: not a .npy file"));
     CHECK_USER_ERROR(read_npy("/nonexistent-dir/y.npy"), Contains("/nonexistent-dir/y.npy: cannot open for reading"));
 }
+
+TEST_CASE("errors: the JIT checks bindings and outputs as the interpreter does", "[error][jit]") {
+    Graph g;
+    const Value x = g.input("x", DType::f32, Shape{2, 3});
+    const Value w = g.parameter("w", DType::f32, Shape{3});
+    const auto program = compile({x * w, sum(x)}, Backend::jit);
+    const Tensor good_x = Tensor::zeros(DType::f32, Shape{2, 3});
+    const Tensor good_w = Tensor::zeros(DType::f32, Shape{3});
+    CHECK_NOTHROW(program->run({{"x", good_x}, {"w", good_w}}));
+    CHECK_USER_ERROR(program->run({{"x", good_x}}), Contains("no tensor is bound to parameter 'w'"));
+    CHECK_USER_ERROR(program->run({{"x", good_x.to(DType::f64)}, {"w", good_w}}),
+                     Contains("input 'x' expects float32 (2, 3), got float64 (2, 3)"));
+    CHECK_USER_ERROR(program->run({{"x", Tensor::zeros(DType::f32, Shape{0, 3})}, {"w", good_w}}),
+                     Contains("input 'x' expects float32 (2, 3), got float32 (0, 3)"));
+    std::vector<Tensor> outs = {Tensor::zeros(DType::f64, Shape{2, 3}), Tensor::zeros(DType::f32, Shape{})};
+    CHECK_USER_ERROR(program->run_into({{"x", good_x}, {"w", good_w}}, outs),
+                     Contains("run_into: output 0 must be a contiguous float32 (2, 3), got float64 (2, 3)"));
+    std::vector<Tensor> one = {Tensor::zeros(DType::f32, Shape{2, 3})};
+    CHECK_USER_ERROR(program->run_into({{"x", good_x}, {"w", good_w}}, one),
+                     Contains("run_into: 1 output tensors given, the program has 2"));
+}
+
+TEST_CASE("errors: absurd sizes are a UserError naming the size, never an abort", "[error][interp][jit]") {
+    // Allocation failure must surface as a UserError, not std::bad_alloc or a crash. (CI runs
+    // this under AddressSanitizer with allocator_may_return_null=1, which is how the plain
+    // allocator behaves.) The sizes are beyond any x86-64 address space (2^48 float32 is
+    // 1 PiB), so they fail even where the kernel overcommits memory.
+    CHECK_USER_ERROR(Tensor::empty(DType::f32, Shape{1LL << 48}), Contains("cannot allocate"));
+    CHECK_USER_ERROR(Tensor::zeros(DType::f64, Shape{1LL << 24, 1LL << 24}), Contains("cannot allocate"));
+    // Small inputs, valid graphs, results too large to allocate when they run.
+    Graph g;
+    const Value p = g.input("p", DType::f32, Shape{1, 1});
+    const Value c = g.input("c", DType::f32, Shape{4});
+    const Bindings bind{{"p", Tensor::zeros(DType::f32, p.shape())}, {"c", Tensor::zeros(DType::f32, c.shape())}};
+    const Shape huge{1LL << 24, 1LL << 24};
+    const std::vector<std::pair<std::string, Value>> cases = {
+        {"elementwise", relu(broadcast_to(p, huge) + 1.0)},
+        {"matmul", matmul(broadcast_to(p, Shape{1LL << 24, 1}), broadcast_to(p, Shape{1, 1LL << 24}))},
+        // A reduction's output (and the JIT's per-chunk partial sums) too large.
+        {"sum", sum(broadcast_to(c, Shape{1LL << 46, 4}), 1)},
+    };
+    for (Backend backend : {Backend::interp, Backend::jit}) {
+        for (const auto& [what, value] : cases) {
+            INFO(backend_name(backend) << " " << what);
+            CHECK_USER_ERROR(compile({value}, backend)->run(bind), Contains("cannot allocate"));
+        }
+    }
+}

@@ -94,10 +94,14 @@ public:
     // Every input and parameter, in creation order.
     std::vector<const Node*> placeholders() const;
 
+    // Shared ownership of the nodes. A Program holds it, so a Graph may be destroyed before
+    // the Programs compiled from it.
+    std::shared_ptr<const void> nodes_owner() const;
+
 private:
     Value placeholder(Op op, std::string_view name, DType dtype, Shape shape);
     struct Impl;
-    std::unique_ptr<Impl> impl_;
+    std::shared_ptr<Impl> impl_;
 };
 
 // Nodes reachable from `outputs`, in topological order.

@@ -24,6 +24,7 @@ private:
     // its outputs (fresh large allocations cost page faults on every run otherwise).
     using Pool = std::vector<std::shared_ptr<Storage>>;
 
+    std::shared_ptr<const void> graph_nodes_;  // keeps order_'s nodes alive
     std::vector<const Node*> order_;         // topological
     std::vector<int> last_use_;              // per position in order_: last position reading it
     std::vector<std::vector<int>> input_positions_;  // per node: positions of its inputs

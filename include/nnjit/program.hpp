@@ -1,5 +1,13 @@
 // A compiled graph, whatever engine runs it: tensors go in by placeholder name, the outputs
 // come back in the order they were given.
+//
+// Threads: run() and run_into() may be called on one Program from any number of threads at
+// once (each call has its own temporaries; tests/test_concurrency.cpp checks the results equal
+// sequential runs). A Graph is not thread-safe: build and compile one graph from one thread
+// at a time (different graphs on different threads are fine).
+// Lifetime: a Program shares ownership of its graph's nodes and of the literal tensors in it,
+// so the Graph and the caller's tensors may be destroyed before it; bound tensors are read
+// only during the call they are passed to.
 #pragma once
 
 #include <map>
