@@ -4,11 +4,13 @@
 // Everything runs on the interpreter; the [jit] cases compare the JIT with it when it is built.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 
 #include "nnjit/session.hpp"
@@ -88,6 +90,20 @@ std::vector<double> fd_grad(Repl& r, const std::string& expr, const std::string&
     }
     r.session.bind(name, x0);
     return g;
+}
+
+// Whether some line of `text` contains all of `parts`, and one of `any_of`. Plain string
+// search: a Catch::Matches("[\\s\\S]*...") over a whole listing recursed once per character in
+// libstdc++'s regex and overflowed the stack under AddressSanitizer.
+bool has_line_with(const std::string& text, const std::vector<std::string>& parts,
+                   const std::vector<std::string>& any_of) {
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        auto has = [&](const std::string& p) { return line.find(p) != std::string::npos; };
+        if (std::all_of(parts.begin(), parts.end(), has) && std::any_of(any_of.begin(), any_of.end(), has))
+            return true;
+    }
+    return false;
 }
 
 bool jit_available() {
@@ -441,11 +457,11 @@ TEST_CASE("repl: :ir, :llvm and :asm show the JIT's kernels and real vector code
     const Outcome llvm = r.run(":llvm sigmoid(x) * relu(x)");
     REQUIRE(llvm.ok);
     // Vector IR: operations on <N x float> values.
-    CHECK_THAT(llvm.output, Catch::Matches("[\\s\\S]*fmul( fast| nnan| ninf)* <(4|8|16) x float>[\\s\\S]*"));
+    CHECK(has_line_with(llvm.output, {"fmul"}, {"<4 x float>", "<8 x float>", "<16 x float>"}));
 #if defined(__x86_64__)
     const Outcome asm_ = r.run(":asm sigmoid(x) * relu(x)");
     REQUIRE(asm_.ok);
     // Packed single-precision arithmetic ("ps"), not the scalar "ss" forms only.
-    CHECK_THAT(asm_.output, Catch::Matches("[\\s\\S]*\\tv?mulps\\t[\\s\\S]*"));
+    CHECK(has_line_with(asm_.output, {}, {"\tvmulps\t", "\tmulps\t"}));
 #endif
 }
