@@ -13,16 +13,7 @@ cd "$(dirname "$0")"
 packages=(cmake ninja-build g++ pkg-config ccache llvm-19-dev libfmt-dev catch2 libbenchmark-dev libopenblas-dev
           libedit-dev zlib1g-dev libdnnl-dev)
 if [ "${1:-}" = peers ]; then packages+=(libeigen3-dev libhalide14-0-dev libtorch-dev python3-matplotlib); fi
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+tools/ensure_packages.sh "${packages[@]}"
 
 werror=OFF; [ -n "${CI:-}" ] && werror=ON
 cmake -S . -B build -G Ninja -DNNJIT_WERROR=$werror > build-configure.log || { cat build-configure.log; exit 1; }

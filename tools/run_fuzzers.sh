@@ -17,16 +17,7 @@ targets=("$@")
 
 # Debian's clang and its runtime libraries (libFuzzer, the sanitizers); the rest of what nnjit
 # needs is what ./build.sh installs.
-missing=()
-for p in clang libclang-rt-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+tools/ensure_packages.sh clang libclang-rt-dev
 
 mkdir -p build-fuzz
 CXX=clang++ CC=clang cmake -S . -B build-fuzz -G Ninja -DNNJIT_FUZZ=ON -DNNJIT_SANITIZE=address,undefined \
