@@ -94,6 +94,14 @@ std::vector<Value> vjp(Graph& g, const Node& n, Value gy) {
         grads[0] = matmul(gy, transpose(in(1)));
         grads[1] = matmul(transpose(in(0)), gy);
         break;
+    case Op::MatMulAcc: {  // y = beta * c + s * (a @ b)
+        const Value s = in(3);
+        grads[0] = matmul(gy, transpose(in(1))) * s;
+        grads[1] = matmul(transpose(in(0)), gy) * s;
+        grads[2] = gy * n.attrs().alpha;
+        grads[3] = sum(gy * matmul(in(0), in(1)));
+        break;
+    }
     case Op::Softmax: {
         const auto axis = n.attrs().axes.at(0);
         grads[0] = y * (gy - sum(gy * y, axis, true));

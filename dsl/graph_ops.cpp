@@ -204,6 +204,27 @@ Value matmul(Value a, Value b) {
     return Value(g, g.make(Op::MatMul, dtype, Shape{a.shape()[0], b.shape()[1]}, {a.node(), b.node()}));
 }
 
+Value matmul_acc(Value a, Value b, Value c, Value s, double beta) {
+    const Value all[] = {a, b, c, s};
+    Graph& g = same_graph(all, "matmul_acc");
+    if (a.shape().rank() != 2 || b.shape().rank() != 2)
+        throw UserError(fmt::format("matmul_acc: operands must be 2-D, got shapes {} and {}", a.shape(), b.shape()));
+    if (a.shape()[1] != b.shape()[0])
+        throw UserError(fmt::format("matmul_acc: inner dimensions differ: shapes {} and {}", a.shape(), b.shape()));
+    const Shape out{a.shape()[0], b.shape()[1]};
+    if (c.shape() != out)
+        throw UserError(fmt::format("matmul_acc: the accumulator has shape {}, the product of {} and {} has shape {}",
+                                    c.shape(), a.shape(), b.shape(), out));
+    if (s.shape().rank() != 0)
+        throw UserError(fmt::format("matmul_acc: the scale must be a scalar, got shape {}", s.shape()));
+    const DType dtype = promote(promote(a.dtype(), b.dtype()), promote(c.dtype(), s.dtype()));
+    Attrs attrs;
+    attrs.alpha = beta;
+    return Value(g, g.make(Op::MatMulAcc, dtype, out,
+                           {cast(a, dtype).node(), cast(b, dtype).node(), cast(c, dtype).node(), cast(s, dtype).node()},
+                           std::move(attrs)));
+}
+
 Value sum(Value x, bool keepdims) { return reduce(Op::Sum, x, {}, keepdims, true); }
 Value sum(Value x, std::int64_t axis, bool keepdims) { return reduce(Op::Sum, x, {axis}, keepdims, false); }
 Value sum(Value x, std::vector<std::int64_t> axes, bool keepdims) {

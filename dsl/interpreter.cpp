@@ -43,6 +43,11 @@ Tensor evaluate_node(const Node& node, std::span<const Tensor> in, const Allocat
             detail::matmul_kernel(in[0], in[1], out);
             return out;
         }
+        case Op::MatMulAcc: {
+            Tensor out = result();
+            detail::matmul_acc_kernel(in[0], in[1], in[2], in[3], node.attrs().alpha, out);
+            return out;
+        }
         case Op::Softmax:
         case Op::LogSoftmax: {
             Tensor out = result();

@@ -12,6 +12,8 @@ namespace nnjit::detail {
 void elementwise_kernel(const Node& node, std::span<const Tensor> inputs, Tensor& out);
 void reduction_kernel(const Node& node, const Tensor& input, Tensor& out);
 void matmul_kernel(const Tensor& a, const Tensor& b, Tensor& out);
+// out = beta * c + s * (a @ b), s a scalar tensor; c may be out itself.
+void matmul_acc_kernel(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& s, double beta, Tensor& out);
 void softmax_kernel(const Node& node, const Tensor& input, Tensor& out);
 
 }  // namespace nnjit::detail

@@ -185,8 +185,17 @@ std::vector<Tensor> JitProgram::execute(const Bindings& bindings, std::span<Tens
     auto at = [&](const Node* n) { return static_cast<std::size_t>(position_[static_cast<std::size_t>(n->id())]); };
     std::vector<std::optional<Tensor>> values(order.size());
 
+    std::vector<int> caller_index(order.size(), -1);
+    for (std::size_t k = 0; k < caller_outputs.size(); ++k)
+        if (caller_index[at(plan_.outputs[k].node())] < 0) caller_index[at(plan_.outputs[k].node())] = static_cast<int>(k);
+    auto output_tensor = [&](const Node* n) {
+        const int k = caller_index[at(n)];
+        return k >= 0 ? caller_outputs[static_cast<std::size_t>(k)] : Tensor::empty(n->dtype(), n->shape());
+    };
+
     // Placeholders come from the bindings (made contiguous: kernels read them by pointer);
-    // views and constants are made when a step needs them as tensors.
+    // views and constants are made when a step needs them as tensors. A step that computes an
+    // output writes into the caller's tensor (a product is not copied there afterwards).
     auto tensor_of = [&](auto& self, const Node* n) -> const Tensor& {
         auto& slot = values[at(n)];
         if (slot) return *slot;
@@ -196,21 +205,13 @@ std::vector<Tensor> JitProgram::execute(const Bindings& bindings, std::span<Tens
         } else {
             std::vector<Tensor> ins;
             for (const Node* in : n->inputs()) ins.push_back(self(self, in));
-            slot = evaluate_node(*n, ins);
+            slot = evaluate_node(*n, ins, [&](DType, const Shape&) { return output_tensor(n); });
         }
         return *slot;
     };
     // Check every binding up front, as the interpreter does, before any work is done.
     for (const Node* n : order)
         if (n->op() == Op::Input || n->op() == Op::Parameter) tensor_of(tensor_of, n);
-
-    std::vector<int> caller_index(order.size(), -1);
-    for (std::size_t k = 0; k < caller_outputs.size(); ++k)
-        if (caller_index[at(plan_.outputs[k].node())] < 0) caller_index[at(plan_.outputs[k].node())] = static_cast<int>(k);
-    auto output_tensor = [&](const Node* n) {
-        const int k = caller_index[at(n)];
-        return k >= 0 ? caller_outputs[static_cast<std::size_t>(k)] : Tensor::empty(n->dtype(), n->shape());
-    };
 
     std::vector<void*> args;
     for (const PlanStep& step : plan_.steps) {

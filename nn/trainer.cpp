@@ -7,6 +7,7 @@
 
 #include "nnjit/autodiff.hpp"
 #include "nnjit/error.hpp"
+#include "nnjit/fold_products.hpp"
 #include "nnjit/graph_ops.hpp"
 #include "nnjit/nn/dataset.hpp"
 #include "nnjit/nn/seed.hpp"
@@ -141,6 +142,9 @@ Trainer::Trainer(Sequential model, const Parameters& initial, Loss loss, const O
         im.outputs.insert(im.outputs.end(), {probes[l].active, probes[l].zeros, squared_norm(grads[w])});
         im.diagnostics.emplace_back(layer.name, layer.out);
     }
+    // Weight gradients that only the update reads are accumulated by BLAS straight into the
+    // new weights (SGD), or into the new velocity (momentum): see fold_products.hpp.
+    im.outputs = fold_products(im.outputs);
     im.program = compile(im.outputs, options.backend);
 
     // Bindings: every map entry is made once; steps only swap the tensors inside them.

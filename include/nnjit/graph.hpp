@@ -19,7 +19,7 @@ namespace nnjit {
 
 // What an op needs besides its inputs.
 struct Attrs {
-    double alpha = 0;                   // leaky_relu / elu slope; the value of a constant
+    double alpha = 0;                   // leaky_relu / elu slope; the value of a constant; matmul_acc beta
     std::vector<std::int64_t> axes;     // reduced axes (sorted), transpose permutation, softmax axis
     bool keepdims = false;              // sum / mean
     std::string name;                   // input / parameter

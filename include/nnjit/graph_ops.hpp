@@ -59,6 +59,9 @@ Value reshape(Value x, const Shape& shape);
 Value transpose(Value x);  // reverses the axes
 Value transpose(Value x, std::vector<std::int64_t> perm);
 Value matmul(Value a, Value b);  // 2-D
+// beta * c + s * (a @ b), what BLAS's gemm computes in one call: a (m, k), b (k, n), c (m, n),
+// s a scalar (shape ()) read at run time, beta a constant. fold_products() makes these.
+Value matmul_acc(Value a, Value b, Value c, Value s, double beta = 1.0);
 
 // Reductions; negative axes count from the end. Without axes: over everything.
 Value sum(Value x, bool keepdims = false);
