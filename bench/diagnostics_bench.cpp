@@ -1,8 +1,11 @@
 // What the activation diagnostics cost (nn/diagnostics.hpp), on the JIT engine, named
 // WORKLOAD/ENGINE/SIZE:
-//   <act>_layer/jit/BxU        a = act(z + b): the fused activation kernel of a dense layer
-//   <act>_layer_diag/jit/BxU   the same kernel, also counting per unit the rows with z + b > 0
-//                              and with a == 0 (the probes, as reductions in its epilogue)
+//   <act>_kernel/jit/BxU       a = act(z + b): the fused activation kernel of a dense layer,
+//                              called directly (one call over all rows, as on one thread)
+//   <act>_kernel_diag/jit/BxU  the same kernel, also counting per unit the rows with z + b > 0
+//                              and all the a == 0 (the probes, as reductions in its epilogue)
+//   <act>_layer[_diag]/jit/BxU the same as a compiled program: the kernel plus what the
+//                              executor does around it (bindings, the probes' partial sums)
 //   mlp_step/jit/B             a whole training step of a 784-256-256-10 ReLU MLP (SGD)
 //   mlp_step_diag/jit/B        the same with TrainerOptions::diagnostics (adds |dW|^2 too)
 // Compare a workload with its _diag twin from one run (the ratio of the medians).
@@ -12,7 +15,10 @@
 #include <functional>
 #include <memory>
 
+#include "engine.hpp"
+#include "fusion.hpp"
 #include "nnjit/engine.hpp"
+#include "nnjit/error.hpp"
 #include "nnjit/graph_ops.hpp"
 #include "nnjit/nn.hpp"
 
@@ -24,10 +30,15 @@ struct LayerSize {
 };
 constexpr LayerSize kLayerSizes[] = {{128, 256}, {128, 1024}, {1024, 1024}};
 
-void register_layer(std::string_view act_name, const std::function<Value(Value)>& act, LayerSize size, bool probes) {
-    auto graph = std::make_shared<Graph>();
-    const Value z = graph->input("z", DType::f32, Shape{size.batch, size.units});
-    const Value b = graph->input("b", DType::f32, Shape{size.units});
+Bindings layer_bindings(LayerSize size) {
+    return {{"z", Tensor::randn(DType::f32, Shape{size.batch, size.units}, 1)},
+            {"b", Tensor::randn(DType::f32, Shape{size.units}, 2)}};
+}
+
+// a = act(z + b), and with `probes` the diagnostics' counts of it.
+std::vector<Value> layer_outputs(Graph& graph, const std::function<Value(Value)>& act, LayerSize size, bool probes) {
+    const Value z = graph.input("z", DType::f32, Shape{size.batch, size.units});
+    const Value b = graph.input("b", DType::f32, Shape{size.units});
     const Value pre = z + b;
     const Value a = act(pre);
     std::vector<Value> outputs{a};
@@ -36,11 +47,45 @@ void register_layer(std::string_view act_name, const std::function<Value(Value)>
         outputs.push_back(p.active);
         outputs.push_back(p.zeros);
     }
+    return outputs;
+}
+
+// The layer's one fused kernel, called as the executor calls it, without the executor.
+void register_kernel(std::string_view act_name, const std::function<Value(Value)>& act, LayerSize size, bool probes) {
+    auto graph = std::make_shared<Graph>();
+    const jit::Plan plan = jit::fuse(layer_outputs(*graph, act, size, probes));
+    if (plan.kernels.size() != 1)
+        throw InternalError(fmt::format("diagnostics bench: the layer fused into {} kernels, not 1", plan.kernels.size()));
+    const jit::FusedKernel& fk = plan.kernels.front();
+    const jit::CompiledKernel kernel = jit::Engine::instance().compile(fk.spec);
+    const std::string name = fmt::format("{}_kernel{}/jit/{}x{}", act_name, probes ? "_diag" : "", size.batch, size.units);
+    benchmark::RegisterBenchmark(name.c_str(), [graph, fk, kernel, size](benchmark::State& state) {
+        const Bindings bindings = layer_bindings(size);
+        std::vector<Tensor> arrays;  // the operands, then the outputs
+        for (const Node* n : fk.operand_sources) arrays.push_back(bindings.at(n->attrs().name));
+        for (const Node* n : fk.stored) arrays.push_back(Tensor::zeros(n->dtype(), n->shape()));
+        std::vector<std::vector<double>> sums;  // the float64 buffers the kernel adds its sums into
+        for (const Node* n : fk.reduced) sums.emplace_back(static_cast<std::size_t>(n->shape().numel()), 0.0);
+        std::vector<void*> args;
+        for (Tensor& t : arrays) args.push_back(t.raw_data());
+        for (auto& s : sums) args.push_back(s.data());
+        const std::int64_t rows = fk.spec.rows(), len = fk.spec.row_length();
+        kernel.fn(args.data(), 0, rows, 0, len);  // warm-up, untimed
+        for (auto _ : state) {
+            kernel.fn(args.data(), 0, rows, 0, len);
+            benchmark::ClobberMemory();
+        }
+        state.SetItemsProcessed(state.iterations() * size.batch * size.units);
+    });
+}
+
+void register_layer(std::string_view act_name, const std::function<Value(Value)>& act, LayerSize size, bool probes) {
+    auto graph = std::make_shared<Graph>();
+    const std::vector<Value> outputs = layer_outputs(*graph, act, size, probes);
     std::shared_ptr<Program> program = compile(outputs, Backend::jit);
     const std::string name = fmt::format("{}_layer{}/jit/{}x{}", act_name, probes ? "_diag" : "", size.batch, size.units);
     benchmark::RegisterBenchmark(name.c_str(), [graph, program, outputs, size](benchmark::State& state) {
-        const Bindings bindings{{"z", Tensor::randn(DType::f32, Shape{size.batch, size.units}, 1)},
-                                {"b", Tensor::randn(DType::f32, Shape{size.units}, 2)}};
+        const Bindings bindings = layer_bindings(size);
         std::vector<Tensor> results;
         for (const Value& v : outputs) results.push_back(Tensor::zeros(v.dtype(), v.shape()));
         program->run_into(bindings, results);  // warm-up, untimed
@@ -76,6 +121,9 @@ int main(int argc, char** argv) {
         {"relu", [](Value x) { return relu(x); }},
         {"sigmoid", [](Value x) { return sigmoid(x); }},
     };
+    for (const auto& size : bench::kLayerSizes)
+        for (const auto& [name, act] : activations)
+            for (bool probes : {false, true}) bench::register_kernel(name, act, size, probes);
     for (const auto& size : bench::kLayerSizes)
         for (const auto& [name, act] : activations)
             for (bool probes : {false, true}) bench::register_layer(name, act, size, probes);

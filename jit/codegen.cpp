@@ -5,6 +5,10 @@
 //     if col < end:                              once more with a lane mask (masked loads/stores)
 //     add the row's vector accumulators into the float64 buffers
 //
+// Counts (sums of a 0/1 comparison, see Accumulation) are added as integers. A count per
+// column over the rows (a per-unit count over a batch) is kept in a row of 8-bit counters on
+// the stack, added to its float64 buffer every kCountRowBlock rows (counted_rows()).
+//
 // The per-element instructions come from op_rules.hpp instantiated over LlvmMath, so the
 // loop body is the interpreter's arithmetic, W lanes at a time.
 #include "codegen.hpp"
@@ -15,6 +19,8 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "llvm_math.hpp"
 #include "nnjit/error.hpp"
@@ -41,6 +47,40 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
     throw InternalError(fmt::format("codegen: {} is not elementwise", op_name(op)));
 }
 
+// How a reduction adds up its values in the generated loop.
+//  float_register: a float64 vector register over the row (accumulator inner stride 0),
+//                  added to the buffer at the row's end;
+//  float_memory:   the float64 buffer itself (inner stride 1): per vector, a load, two
+//                  conversions, two adds and two stores -- more than a ReLU costs;
+//  count_total:    a counter (its value is a 0/1 comparison, is_counter) over the row: the
+//                  popcount of the comparison's lane mask, into a 64-bit integer register;
+//  count_columns:  a counter per column over the rows (the same buffer for every row): an
+//                  8-bit integer per column in a scratch row on the stack, one byte-vector add
+//                  per vector, added to the buffer every kCountRowBlock rows.
+// Counts are integers, added as integers and stored as float64 integers (exact below 2^53),
+// so they come out the same whatever the order and the split into chunks.
+enum class Accumulation { float_register, float_memory, count_total, count_columns };
+
+// Rows between two additions of the 8-bit column counts to the buffer: at most 255 per count.
+constexpr std::int64_t kCountRowBlock = 255;
+// The longest row whose column counts are kept on the stack (a 16 KiB scratch row each);
+// longer rows count in the float64 buffer.
+constexpr std::int64_t kMaxCountedRow = std::int64_t{1} << 14;
+
+bool is_counter(const KernelSpec& spec, const KernelSpec::Reduction& r) {
+    const auto& in = spec.instrs[static_cast<std::size_t>(r.value)];
+    return in.kind == KernelSpec::Instr::Kind::op && (in.op == Op::Greater || in.op == Op::Equal);
+}
+
+Accumulation accumulation_of(const KernelSpec& spec, const KernelSpec::Reduction& r) {
+    const auto& s = r.acc_strides;
+    if (s.back() == 0) return is_counter(spec, r) ? Accumulation::count_total : Accumulation::float_register;
+    const bool same_for_every_row = std::all_of(s.begin(), s.end() - 1, [](std::int64_t x) { return x == 0; });
+    if (is_counter(spec, r) && same_for_every_row && spec.dims.size() > 1 && spec.row_length() <= kMaxCountedRow)
+        return Accumulation::count_columns;
+    return Accumulation::float_memory;
+}
+
 class KernelBuilder {
 public:
     KernelBuilder(llvm::LLVMContext& context, const KernelSpec& spec, const std::string& name, unsigned vector_bits)
@@ -58,6 +98,7 @@ public:
         fn_->addFnAttr("min-legal-vector-width", std::to_string(vector_bits));
         fn_->addFnAttr(llvm::Attribute::NoUnwind);
         fn_->addFnAttr(llvm::Attribute::NoFree);
+        for (const auto& r : spec.reductions) acc_.push_back(accumulation_of(spec, r));
     }
 
     std::unique_ptr<llvm::Module> build() {
@@ -69,10 +110,6 @@ public:
         col_end_ = &*arg++;
 
         auto* entry = block("entry");
-        auto* row_head = block("row");
-        auto* row_body = block("row.body");
-        auto* exit = block("exit");
-
         b_.SetInsertPoint(entry);
         const std::size_t n_ops = spec_.operands.size(), n_out = spec_.stores.size();
         auto load_arg = [&](std::size_t k) {
@@ -81,22 +118,8 @@ public:
         for (std::size_t k = 0; k < n_ops; ++k) op_base_.push_back(load_arg(k));
         for (std::size_t k = 0; k < n_out; ++k) out_base_.push_back(load_arg(n_ops + k));
         for (std::size_t k = 0; k < spec_.reductions.size(); ++k) acc_base_.push_back(load_arg(n_ops + n_out + k));
-        b_.CreateBr(row_head);
-
-        b_.SetInsertPoint(row_head);
-        auto* row = b_.CreatePHI(i64_, 2, "row");
-        row->addIncoming(row_begin, entry);
-        b_.CreateCondBr(b_.CreateICmpSLT(row, row_end), row_body, exit);
-
-        b_.SetInsertPoint(row_body);
-        row_pointers(row);
-        auto* row_done = spec_.streaming_stores ? streaming_or_plain() : inner_loop(false);
-        b_.SetInsertPoint(row_done);
-        auto* next_row = b_.CreateAdd(row, b_.getInt64(1));
-        row->addIncoming(next_row, b_.GetInsertBlock());
-        b_.CreateBr(row_head);
-
-        b_.SetInsertPoint(exit);
+        if (std::find(acc_.begin(), acc_.end(), Accumulation::count_columns) != acc_.end()) counted_rows(row_begin, row_end);
+        else rows(row_begin, row_end);
         b_.CreateRetVoid();
 
         std::string problems;
@@ -123,13 +146,175 @@ private:
     std::vector<Value*> op_base_, out_base_, acc_base_;
     std::vector<Value*> op_row_, out_row_, acc_row_;
     std::vector<Value*> hoisted_;  // per operand: its splat when the row reads one element
+    std::vector<Accumulation> acc_;  // per reduction
+    std::vector<Value*> counts_;     // per reduction: its scratch row when count_columns
 
     llvm::BasicBlock* block(const char* name) { return llvm::BasicBlock::Create(ctx_, name, fn_); }
 
     std::int64_t inner_stride(const std::vector<std::int64_t>& strides) const { return strides.back(); }
 
+    // The loop over rows [first, last); ends with the insertion point after it.
+    void rows(Value* first, Value* last) {
+        auto* pre = b_.GetInsertBlock();
+        auto* head = block("row");
+        auto* body = block("row.body");
+        auto* exit = block("rows.end");
+        b_.CreateBr(head);
+
+        b_.SetInsertPoint(head);
+        auto* row = b_.CreatePHI(i64_, 2, "row");
+        row->addIncoming(first, pre);
+        b_.CreateCondBr(b_.CreateICmpSLT(row, last), body, exit);
+
+        b_.SetInsertPoint(body);
+        row_pointers(row);
+        auto* row_done = spec_.streaming_stores ? streaming_or_plain() : inner_loop(false);
+        b_.SetInsertPoint(row_done);
+        auto* next_row = b_.CreateAdd(row, b_.getInt64(1));
+        row->addIncoming(next_row, b_.GetInsertBlock());
+        b_.CreateBr(head);
+
+        b_.SetInsertPoint(exit);
+    }
+
+    // The rows of a kernel with count_columns reductions, in blocks of kCountRowBlock:
+    //
+    //   counts[col_begin, col_end) = 0                 8-bit, one scratch row per count
+    //   for blocks of rows in [row_begin, row_end):
+    //     the rows of the block (counts[col..col+W) -= comparison, counted down mod 256)
+    //     buffer[col] += -counts[col]; counts[col] = 0
+    //
+    // A float64 buffer costs a load, two conversions, two adds and two stores per vector of
+    // 16 lanes (the float64 lanes are twice as wide); the bytes cost a mask-to-bytes move, an
+    // add with the load folded in and a 16-byte store, and the buffer is touched once a block.
+    void counted_rows(Value* row_begin, Value* row_end) {
+        auto* scratch_type = llvm::ArrayType::get(b_.getInt8Ty(), static_cast<std::uint64_t>(spec_.row_length()));
+        for (Accumulation a : acc_) {
+            if (a != Accumulation::count_columns) {
+                counts_.push_back(nullptr);
+                continue;
+            }
+            auto* row = b_.CreateAlloca(scratch_type, nullptr, "counts");
+            row->setAlignment(llvm::Align(64));
+            counts_.push_back(row);
+        }
+        each_column_vector([&](Value* col, Value* mask) {
+            for (Value* c : counts_)
+                if (c) store_counts(llvm::Constant::getNullValue(count_type()), c, col, mask);
+        });
+
+        auto* pre = b_.GetInsertBlock();
+        auto* head = block("count.block");
+        auto* body = block("count.block.body");
+        auto* exit = block("count.blocks.end");
+        b_.CreateBr(head);
+
+        b_.SetInsertPoint(head);
+        auto* first = b_.CreatePHI(i64_, 2, "first");
+        first->addIncoming(row_begin, pre);
+        b_.CreateCondBr(b_.CreateICmpSLT(first, row_end), body, exit);
+
+        b_.SetInsertPoint(body);
+        auto* last = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateAdd(first, b_.getInt64(kCountRowBlock)), row_end);
+        rows(first, last);
+        each_column_vector([&](Value* col, Value* mask) {
+            for (std::size_t r = 0; r < counts_.size(); ++r) {
+                if (!counts_[r]) continue;
+                Value* counts = b_.CreateNeg(load_counts(counts_[r], col, mask));  // see emit_body
+                add_lanes_to_buffer(acc_base_[r], col, mask, b_.CreateZExt(counts, count_lanes_type()));
+                store_counts(llvm::Constant::getNullValue(count_type()), counts_[r], col, mask);
+            }
+        });
+        first->addIncoming(last, b_.GetInsertBlock());
+        b_.CreateBr(head);
+
+        b_.SetInsertPoint(exit);
+    }
+
+    llvm::VectorType* count_type() { return llvm::FixedVectorType::get(b_.getInt8Ty(), lanes_); }
+    llvm::VectorType* count_lanes_type() { return llvm::FixedVectorType::get(b_.getInt32Ty(), lanes_); }
+
+    Value* load_counts(Value* counts, Value* col, Value* mask) {
+        auto* p = b_.CreateGEP(b_.getInt8Ty(), counts, col);
+        const llvm::Align align(1);
+        if (mask) return b_.CreateMaskedLoad(count_type(), p, align, mask, llvm::Constant::getNullValue(count_type()));
+        return b_.CreateAlignedLoad(count_type(), p, align);
+    }
+
+    void store_counts(Value* x, Value* counts, Value* col, Value* mask) {
+        auto* p = b_.CreateGEP(b_.getInt8Ty(), counts, col);
+        const llvm::Align align(1);
+        if (mask) b_.CreateMaskedStore(x, p, align, mask);
+        else b_.CreateAlignedStore(x, p, align);
+    }
+
+    // f(col, mask) for the vectors of columns [col_begin, col_end): whole vectors with a null
+    // mask, then the rest with a lane mask.
+    template <class F> void each_column_vector(const F& f) {
+        auto* pre = b_.GetInsertBlock();
+        auto* head = block("cols");
+        auto* body = block("cols.body");
+        auto* tail_check = block("cols.tail.check");
+        auto* tail = block("cols.tail");
+        auto* done = block("cols.end");
+        b_.CreateBr(head);
+
+        b_.SetInsertPoint(head);
+        auto* col = b_.CreatePHI(i64_, 2, "col");
+        col->addIncoming(col_begin_, pre);
+        auto* next = b_.CreateAdd(col, b_.getInt64(lanes_));
+        b_.CreateCondBr(b_.CreateICmpSLE(next, col_end_), body, tail_check);
+
+        b_.SetInsertPoint(body);
+        f(col, nullptr);
+        col->addIncoming(next, b_.GetInsertBlock());
+        b_.CreateBr(head);
+
+        b_.SetInsertPoint(tail_check);
+        b_.CreateCondBr(b_.CreateICmpSLT(col, col_end_), tail, done);
+
+        b_.SetInsertPoint(tail);
+        f(col, lane_mask(col));
+        b_.CreateBr(done);
+
+        b_.SetInsertPoint(done);
+    }
+
+    // Lanes col + i < col_end.
+    Value* lane_mask(Value* col) {
+        std::vector<llvm::Constant*> iota;
+        for (unsigned i = 0; i < lanes_; ++i) iota.push_back(b_.getInt64(i));
+        auto* lane = b_.CreateAdd(b_.CreateVectorSplat(lanes_, col), llvm::ConstantVector::get(iota));
+        return b_.CreateICmpSLT(lane, b_.CreateVectorSplat(lanes_, col_end_));
+    }
+
+    // buffer[0] += sum: a float64, or a 64-bit integer count.
+    void add_to_buffer(Value* buffer, Value* sum) {
+        if (sum->getType()->isIntegerTy()) sum = b_.CreateSIToFP(sum, b_.getDoubleTy());
+        auto* old = b_.CreateLoad(b_.getDoubleTy(), buffer);
+        b_.CreateStore(b_.CreateFAdd(old, sum), buffer);
+    }
+
+    // buffer[col + lane] += x[lane] for the lanes of `mask` (all when null); x float64 lanes,
+    // or 32-bit integer counts.
+    void add_lanes_to_buffer(Value* buffer, Value* col, Value* mask, Value* x) {
+        const llvm::Align dalign(8);
+        if (x->getType()->isIntOrIntVectorTy()) x = b_.CreateSIToFP(x, dvec_);
+        auto* dzero = llvm::ConstantFP::get(dvec_, 0.0);
+        auto* p = b_.CreateGEP(b_.getDoubleTy(), buffer, col);
+        Value* old = mask ? static_cast<Value*>(b_.CreateMaskedLoad(dvec_, p, dalign, mask, dzero))
+                          : b_.CreateAlignedLoad(dvec_, p, dalign);
+        Value* sum = b_.CreateFAdd(old, x);
+        if (mask) b_.CreateMaskedStore(sum, p, dalign, mask);
+        else b_.CreateAlignedStore(sum, p, dalign);
+    }
+
     // Pointers to the start of the row for every operand, output and accumulator.
     void row_pointers(Value* row) {
+        op_row_.clear();
+        out_row_.clear();
+        acc_row_.clear();
+        hoisted_.clear();
         const std::size_t outer = spec_.dims.size() - 1;
         std::vector<Value*> index(outer);
         Value* rest = row;
@@ -210,9 +395,16 @@ private:
         auto* col = b_.CreatePHI(i64_, 2, "col");
         col->addIncoming(col_begin_, pre);
         std::vector<llvm::PHINode*> accs;
-        for (const auto& r : spec_.reductions) {
-            accs.push_back(inner_stride(r.acc_strides) == 0 ? b_.CreatePHI(dvec_, 2, "acc") : nullptr);
-            if (accs.back()) accs.back()->addIncoming(zero_acc, pre);
+        for (Accumulation a : acc_) {
+            if (a == Accumulation::float_register) {
+                accs.push_back(b_.CreatePHI(dvec_, 2, "acc"));
+                accs.back()->addIncoming(zero_acc, pre);
+            } else if (a == Accumulation::count_total) {
+                accs.push_back(b_.CreatePHI(i64_, 2, "count"));
+                accs.back()->addIncoming(b_.getInt64(0), pre);
+            } else {
+                accs.push_back(nullptr);
+            }
         }
         auto* next = b_.CreateAdd(col, b_.getInt64(lanes_));
         b_.CreateCondBr(b_.CreateICmpSLE(next, col_end_), body, tail_check);
@@ -229,11 +421,7 @@ private:
         b_.CreateCondBr(b_.CreateICmpSLT(col, col_end_), tail, done);
 
         b_.SetInsertPoint(tail);
-        std::vector<llvm::Constant*> iota;
-        for (unsigned i = 0; i < lanes_; ++i) iota.push_back(b_.getInt64(i));
-        auto* lane = b_.CreateAdd(b_.CreateVectorSplat(lanes_, col), llvm::ConstantVector::get(iota));
-        auto* mask = b_.CreateICmpSLT(lane, b_.CreateVectorSplat(lanes_, col_end_));
-        auto acc_tail = emit_body(col, mask, acc_in, false);
+        auto acc_tail = emit_body(col, lane_mask(col), acc_in, false);
         auto* tail_end = b_.GetInsertBlock();
         b_.CreateBr(done);
 
@@ -241,17 +429,17 @@ private:
         std::vector<llvm::PHINode*> totals(accs.size(), nullptr);
         for (std::size_t r = 0; r < accs.size(); ++r) {
             if (!accs[r]) continue;
-            totals[r] = b_.CreatePHI(dvec_, 2);
+            totals[r] = b_.CreatePHI(accs[r]->getType(), 2);
             totals[r]->addIncoming(accs[r], tail_check);
             totals[r]->addIncoming(acc_tail[r], tail_end);
         }
         for (std::size_t r = 0; r < accs.size(); ++r) {
             if (!accs[r]) continue;
-            auto* total = totals[r];
+            Value* sum = totals[r];
             // Ordered (no reassociation flag): the lanes are added in a fixed order.
-            auto* sum = b_.CreateFAddReduce(llvm::ConstantFP::get(b_.getDoubleTy(), 0.0), total);
-            auto* old = b_.CreateLoad(b_.getDoubleTy(), acc_row_[r]);
-            b_.CreateStore(b_.CreateFAdd(old, sum), acc_row_[r]);
+            if (acc_[r] == Accumulation::float_register)
+                sum = b_.CreateFAddReduce(llvm::ConstantFP::get(b_.getDoubleTy(), 0.0), sum);
+            add_to_buffer(acc_row_[r], sum);
         }
         return done;
     }
@@ -307,21 +495,34 @@ private:
             }
         }
         std::vector<Value*> out(accs.size(), nullptr);
-        const llvm::Align dalign(8);
         for (std::size_t r = 0; r < spec_.reductions.size(); ++r) {
             Value* x = v[static_cast<std::size_t>(spec_.reductions[r].value)];
-            if (spec_.dtype == DType::f32) x = b_.CreateFPExt(x, dvec_);
-            auto* dzero = llvm::ConstantFP::get(dvec_, 0.0);
-            if (mask) x = b_.CreateSelect(mask, x, dzero);
-            if (accs[r]) {
-                out[r] = b_.CreateFAdd(accs[r], x);
-            } else {
-                auto* p = b_.CreateGEP(b_.getDoubleTy(), acc_row_[r], col);
-                Value* old = mask ? static_cast<Value*>(b_.CreateMaskedLoad(dvec_, p, dalign, mask, dzero))
-                                  : b_.CreateAlignedLoad(dvec_, p, dalign);
-                Value* sum = b_.CreateFAdd(old, x);
-                if (mask) b_.CreateMaskedStore(sum, p, dalign, mask);
-                else b_.CreateAlignedStore(sum, p, dalign);
+            switch (acc_[r]) {
+            case Accumulation::count_total:
+            case Accumulation::count_columns: {
+                // The comparison's lane mask (LLVM folds `select(c, 1, 0) != 0` back to c);
+                // lanes outside `mask` compare whatever the zero-filled loads gave.
+                Value* hit = b_.CreateFCmpUNE(x, zero);
+                if (mask) hit = b_.CreateAnd(hit, mask);
+                if (acc_[r] == Accumulation::count_total) {
+                    Value* bits = b_.CreateBitCast(hit, b_.getIntNTy(lanes_));
+                    out[r] = b_.CreateAdd(accs[r], b_.CreateZExt(b_.CreateUnaryIntrinsic(llvm::Intrinsic::ctpop, bits), i64_));
+                } else {
+                    // Counted down, modulo 256 (the block's count is the negated byte): adding
+                    // the sign-extended comparison (-1 on a hit) lets the load fold into the add.
+                    Value* counts = b_.CreateAdd(load_counts(counts_[r], col, mask), b_.CreateSExt(hit, count_type()));
+                    store_counts(counts, counts_[r], col, mask);
+                }
+                break;
+            }
+            case Accumulation::float_register:
+            case Accumulation::float_memory: {
+                if (spec_.dtype == DType::f32) x = b_.CreateFPExt(x, dvec_);
+                if (mask) x = b_.CreateSelect(mask, x, llvm::ConstantFP::get(dvec_, 0.0));
+                if (acc_[r] == Accumulation::float_register) out[r] = b_.CreateFAdd(accs[r], x);
+                else add_lanes_to_buffer(acc_row_[r], col, mask, x);
+                break;
+            }
             }
         }
         return out;

@@ -1,11 +1,15 @@
 // Activation diagnostics (nn/diagnostics.hpp): on a constructed network whose dead units,
 // zero activations and weight gradient are known in advance, both engines report them
-// exactly; counts add up over an epoch; and the JIT computes the probes inside the kernel
-// of the activation (no extra kernel).
+// exactly; counts add up over an epoch; the JIT computes the probes inside the kernel of
+// the activation (no extra kernel), as integers that equal the interpreter's whatever the
+// shape, the values and the thread count.
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 #include <string>
+
+#include <omp.h>
 
 #include "nnjit/autodiff.hpp"
 #include "nnjit/engine.hpp"
@@ -157,6 +161,76 @@ TEST_CASE("the probes are epilogues of the activation kernel: the JIT plan has n
     const auto ref = compile({p.active, p.zeros}, Backend::interp)->run(bind);
     for (std::int64_t u = 0; u < 32; ++u) CHECK(jit[0].flat(u) == ref[0].flat(u));
     CHECK(jit[1].flat(0) == ref[1].flat(0));
+}
+
+namespace {
+
+// z with special values sprinkled in: NaN, +-0, +-inf and the smallest subnormal, which the
+// comparisons must count as the interpreter does.
+template <class T> Tensor special_values(Shape shape, std::uint64_t seed) {
+    Tensor z = Tensor::randn(DType::f64, shape, seed).to(dtype_of<T>());
+    T* p = z.data<T>();
+    const T specials[] = {std::numeric_limits<T>::quiet_NaN(), T(0), -T(0), std::numeric_limits<T>::infinity(),
+                          -std::numeric_limits<T>::infinity(), std::numeric_limits<T>::denorm_min()};
+    for (std::int64_t i = 0; i < z.numel(); i += 7) p[i] = specials[(i / 7) % 6];
+    return z;
+}
+
+}  // namespace
+
+TEST_CASE("the JIT's counts are the interpreter's, exactly: row blocks, tails, special values, any thread count",
+          "[diagnostics][jit][threads]") {
+    const DType dtype = GENERATE(DType::f32, DType::f64);
+    // 600 rows: the column counts go through three blocks of 255 rows; 37 and 5 columns end
+    // with a partial vector; 1100 x 1000 runs in chunks on several threads; rows of 70,000
+    // are too long for the counts' scratch row (counted in the float64 buffer instead).
+    using Size = std::pair<std::int64_t, std::int64_t>;
+    const auto [rows, units] = GENERATE(Size{600, 37}, Size{3, 5}, Size{1100, 1000}, Size{3, 70000});
+    CAPTURE(dtype, rows, units);
+    Graph g;
+    const Value z = g.input("z", dtype, Shape{rows, units});
+    const Value b = g.input("b", dtype, Shape{units});
+    const Value pre = z + b;
+    const Value a = relu(pre);
+    const nn::LayerProbes p = nn::activation_probes(pre, a);
+    const Value zero = g.constant(0, dtype);
+    // Beside the probes, in the same kernel: a float sum per column, a count per row.
+    const std::vector<Value> outs{p.active, p.zeros, sum(a, std::int64_t{0}), sum(greater(pre, zero), std::int64_t{1})};
+    const Bindings bind{{"z", dtype == DType::f32 ? special_values<float>(Shape{rows, units}, 11)
+                                                  : special_values<double>(Shape{rows, units}, 11)},
+                        {"b", Tensor::randn(DType::f64, Shape{units}, 12).to(dtype)}};
+    const auto ref = compile(outs, Backend::interp)->run(bind);
+    const auto jit = compile(outs, Backend::jit);
+    // The counts, from the data directly.
+    std::vector<std::int64_t> active(static_cast<std::size_t>(units), 0);
+    std::int64_t zeros = 0;
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t u = 0; u < units; ++u) {
+            const double x = bind.at("z").flat(r * units + u) + bind.at("b").flat(u);
+            const double y = dtype == DType::f32 ? static_cast<double>(static_cast<float>(x)) : x;
+            active[static_cast<std::size_t>(u)] += y > 0;
+            zeros += y == 0 || y < 0;
+        }
+    const int default_threads = omp_get_max_threads();
+    for (int threads : {1, 2, 5}) {
+        CAPTURE(threads);
+        omp_set_num_threads(threads);
+        const auto got = jit->run(bind);
+        std::int64_t wrong_active = 0, wrong_sums = 0, wrong_row_counts = 0;
+        for (std::int64_t u = 0; u < units; ++u) {
+            wrong_active += got[0].flat(u) != static_cast<double>(active[static_cast<std::size_t>(u)]) ||
+                            got[0].flat(u) != ref[0].flat(u);
+            const double x = got[2].flat(u), y = ref[2].flat(u);  // NaN or inf where a column has them
+            wrong_sums += !(std::isnan(x) ? std::isnan(y) : x == Approx(y).epsilon(1e-5));
+        }
+        for (std::int64_t r = 0; r < rows; ++r) wrong_row_counts += got[3].flat(r) != ref[3].flat(r);
+        CHECK(wrong_active == 0);
+        CHECK(wrong_sums == 0);
+        CHECK(wrong_row_counts == 0);
+        CHECK(got[1].flat(0) == static_cast<double>(zeros));
+        CHECK(got[1].flat(0) == ref[1].flat(0));
+    }
+    omp_set_num_threads(default_threads);
 }
 
 TEST_CASE("diagnostics: misuse is a user error", "[diagnostics][error]") {
