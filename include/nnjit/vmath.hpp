@@ -336,7 +336,7 @@ template <class M> [[gnu::always_inline]] inline auto erfc(M& m, auto x) {
 //   tanh       1.332     x = 0.6310            4
 //   erfc       3.113     x = 4.6316            4
 //   sigmoid    2.402     x = -4.157            4   rules::Sigmoid (exp(-|x|), one division)
-//   softplus   1.622     x = -1.293            4   rules::Softplus
+//   softplus   1.637     x = -1.263            4   rules::Softplus
 //   silu       3.193     x = -7.622            4 for x >= ln(FLT_MIN) = -87.337; below, sigmoid(x) is
 //                                                subnormal (few significant bits) and x * sigmoid(x)
 //                                                scales its rounding by |x| <= 104: absolute error
