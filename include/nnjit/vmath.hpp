@@ -323,8 +323,8 @@ template <class M> [[gnu::always_inline]] inline auto erfc(M& m, auto x) {
 
 // Measured maximum error over ALL finite float32 inputs (tests/long/vmath_exhaustive.cpp, run
 // 2026-11-22 on g++ 12.2 -O3 -march=native, all 11 sweeps passed; exp, sigmoid, tanh,
-// softplus and silu rerun 2026-11-28 after exp's rewrite), in float32 ulps of the exact result. The code
-// has no contraction and no branch: for every non-NaN input the bits are the
+// softplus and silu rerun 2026-11-28 after exp's rewrite), in float32 ulps of the exact
+// result. The code has no contraction and no branch: for every non-NaN input the bits are the
 // same with g++ -O3 -march=native, g++ -O0 and clang 14 -O3 (checked on every 97th pattern);
 // only the sign/payload of a NaN coming out of a composed rule can differ (x86 returns the first
 // NaN operand of a commutative op, and compilers may swap operands).
