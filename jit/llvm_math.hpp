@@ -49,17 +49,22 @@ struct LlvmMath {
     Value sqrt(Value a) { return intrinsic(llvm::Intrinsic::sqrt, {a}); }
     Value abs(Value a) { return intrinsic(llvm::Intrinsic::fabs, {a}); }
     Value copysign(Value a, Value s) { return intrinsic(llvm::Intrinsic::copysign, {a, s}); }
+    // ScalarMath's a > b ? a : b, as x86's maxps/minps where the width has one: LLVM rewrites a
+    // select on a compare of -|x| (sigmoid's argument) into compare-and-blend otherwise.
+    Value max(Value a, Value x) { return min_max(a, x, true); }
+    Value min(Value a, Value x) { return min_max(a, x, false); }
     // nearbyint in the default rounding mode: ties to even.
     Value round_int(Value a) { return intrinsic(llvm::Intrinsic::roundeven, {a}); }
-    Value scale2(Value a, Value n) {
-        Value e = b.CreateAdd(b.CreateFPToSI(n, ivec), int_splat(exponent_bias()));
-        return b.CreateFMul(a, b.CreateBitCast(b.CreateShl(e, int_splat(mantissa_bits())), vec));
-    }
-    // vmath's a * 2^n rounded once. At 512 bits (AVX-512F is then present) that is one vscalef,
-    // which rounds the exact product once as the two exact steps of the generic code do: the
-    // same bits in ~2 instructions instead of ~10 (no float-to-int conversions, shifts, blends).
+    Value scale2(Value a, Value n) { return mul(a, pow2(to_int(n))); }
+    // a * 2^n rounded once (see ScalarMath). At 512 bits (AVX-512F is then present) that is one
+    // vscalef, which rounds the exact product once as ScalarMath's two steps do: the same bits in
+    // ~2 instructions instead of ~10.
     Value scale2_wide(Value a, Value n) {
-        if (lanes * (f64 ? 64u : 32u) != 512) return vmath::detail::scale2_steps(*this, a, n);
+        if (lanes * (f64 ? 64u : 32u) != 512) {
+            Value i = to_int(n);
+            Value h = b.CreateAShr(i, int_splat(1));
+            return mul(mul(a, pow2(b.CreateSub(i, h))), pow2(h));
+        }
         const auto id = f64 ? llvm::Intrinsic::x86_avx512_mask_scalef_pd_512 : llvm::Intrinsic::x86_avx512_mask_scalef_ps_512;
         llvm::Value* all_lanes = f64 ? b.getInt8(0xff) : static_cast<llvm::Value*>(b.getInt16(0xffff));
         constexpr unsigned kCurrentRounding = 4;  // _MM_FROUND_CUR_DIRECTION: MXCSR's, round to nearest
@@ -92,6 +97,35 @@ struct LlvmMath {
     Value select(Value mask, Value a, Value x) { return b.CreateSelect(mask, a, x); }
 
 private:
+    // ScalarMath's to_int and pow2: an integral n's integer from the bits of n + shifter (fptosi
+    // of a NaN would be poison), and 2^i from its bits.
+    Value to_int(Value n) {
+        const double shifter = f64 ? 0x1.8p52 : 0x1.8p23;
+        return b.CreateSub(b.CreateBitCast(add(n, c(shifter)), ivec), b.CreateBitCast(c(shifter), ivec));
+    }
+    Value pow2(Value i) {
+        return b.CreateBitCast(b.CreateShl(b.CreateAdd(i, int_splat(exponent_bias())), int_splat(mantissa_bits())), vec);
+    }
+
+    Value min_max(Value a, Value x, bool is_max) {
+        using llvm::Intrinsic::ID;
+        const unsigned bits = lanes * (f64 ? 64u : 32u);
+        ID id = llvm::Intrinsic::not_intrinsic;
+        if (bits == 512)
+            id = f64 ? (is_max ? llvm::Intrinsic::x86_avx512_max_pd_512 : llvm::Intrinsic::x86_avx512_min_pd_512)
+                     : (is_max ? llvm::Intrinsic::x86_avx512_max_ps_512 : llvm::Intrinsic::x86_avx512_min_ps_512);
+        else if (bits == 256)
+            id = f64 ? (is_max ? llvm::Intrinsic::x86_avx_max_pd_256 : llvm::Intrinsic::x86_avx_min_pd_256)
+                     : (is_max ? llvm::Intrinsic::x86_avx_max_ps_256 : llvm::Intrinsic::x86_avx_min_ps_256);
+        else if (bits == 128)
+            id = f64 ? (is_max ? llvm::Intrinsic::x86_sse2_max_pd : llvm::Intrinsic::x86_sse2_min_pd)
+                     : (is_max ? llvm::Intrinsic::x86_sse_max_ps : llvm::Intrinsic::x86_sse_min_ps);
+        if (id == llvm::Intrinsic::not_intrinsic) return select(is_max ? gt(a, x) : lt(a, x), a, x);
+        std::vector<Value> args{a, x};
+        if (bits == 512) args.push_back(b.getInt32(4));  // _MM_FROUND_CUR_DIRECTION
+        return b.CreateCall(llvm::Intrinsic::getDeclaration(&module, id), args);
+    }
+
     Value int_splat(std::uint64_t v) const { return llvm::ConstantInt::get(ivec, v); }
     Value int_splat(int v) const { return llvm::ConstantInt::get(ivec, static_cast<std::uint64_t>(v), true); }
 

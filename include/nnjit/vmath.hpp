@@ -64,6 +64,13 @@ template <class M, class V, class... C> [[gnu::always_inline]] inline auto horne
     return m.fma(horner(m, x, rest...), x, m.c(c0));
 }
 
+// 1.5 * 2^23: for |v| < 2^22, v + kShifter rounds v to an integer (ties to even), which
+// subtracting kShifter again gives back exactly.
+constexpr double kShifter = 0x1.8p23;
+// float32 exp: exp(r) ~ 1 + r + r^2 P(r), P(r) = sum kExpP[i] r^i on |r| <= ln2/2.
+constexpr std::array<double, 5> kExpP{0.5, 0.16666577756404877, 0.041666556149721146, 0.008363173343241215,
+                                      0.0013926175888627768};
+
 // Polynomial part of exp on |r| <= ln2/2: exp(r) ~ 1 + r + r^2 * exp_tail(r).
 // float32: Cephes Math Library 2.2 (S. L. Moshier), expf.c, coefficients only (degree 5).
 // float64: the Taylor series to r^13 (1/k!; the remainder r^14/14! < 5e-18 relative).
@@ -82,19 +89,11 @@ template <class M, class V> [[gnu::always_inline]] inline auto reduce_ln2(M& m, 
     return m.fma(m.neg(n), m.c(consts(m).ln2_lo), r);
 }
 
-// a * 2^n for an integral n in [-190, 190]: two exact power-of-two factors, so that a result in
-// the subnormal range is rounded once (correctly rounded from a) and 2^128 is reachable.
-template <class M, class V> [[gnu::always_inline]] inline auto scale2_steps(M& m, V a, V n) {
-    auto half = m.select(m.gt(n, m.c(0)), m.c(64), m.c(-64));
-    return m.scale2(m.scale2(a, m.sub(n, half)), half);
-}
-
-// a * 2^n rounded once, for every a this file passes (|a| in [2^-8, 2]: the first step of
-// scale2_steps is exact). A Math that has one instruction for it (the JIT's, with AVX-512's
-// vscalef) provides scale2_wide; one correct rounding of the same product gives the same bits.
+// a * 2^n rounded once (m.scale2_wide: the Math's own, see scalar_math.hpp), for every a this
+// file passes (|a| in [2^-8, 2]) and integral n in [-190, 190]: results in the subnormal range
+// are correctly rounded from a, and 2^128 is reachable.
 template <class M, class V> [[gnu::always_inline]] inline auto scale2_wide(M& m, V a, V n) {
-    if constexpr (requires { m.scale2_wide(a, n); }) return m.scale2_wide(a, n);
-    else return scale2_steps(m, a, n);
+    return m.scale2_wide(a, n);
 }
 
 // log(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1] without the final f: returns t with
@@ -133,22 +132,36 @@ template <std::size_t K = 0, class M, class V, class Mask, std::size_t N>
 }  // namespace detail
 
 // exp(x).
-// Algorithm: x is clamped to [-104, 89] (exp(-104) < 2^-150 rounds to 0; exp(89) overflows),
-// n = round(x / ln2), r = x - n ln2 (Cody-Waite, exact with fma), exp(r) = 1 + r + r^2 P(r)
-// (degree-5 P, Cephes expf coefficients), scaled by 2^n in two exact steps so subnormal results
-// are rounded once. Special values: exp(-inf) = 0, exp(+inf) = inf, exp(x > ln(FLT_MAX)) = inf,
+// Algorithm (float32): x is clamped to [-104, 89] (exp(-104) < 2^-150 rounds to 0; exp(89)
+// overflows; a NaN passes the clamp and flows through the arithmetic: no select for it),
+// n = round(x / ln2) by the shifter (x * log2e + 1.5 * 2^23 rounded to an integer, ties to even),
+// r = x - n ln2 (Cody-Waite, exact with fma), exp(r) = 1 + r + r^2 P(r) with P of degree 4
+// (kExpP, a near-minimax fit, tools/fit_vmath_exp.py: relative error 9.7e-9 on |r| <= ln2/2,
+// evaluated by Estrin's scheme), scaled by 2^n in two exact steps so subnormal results are
+// rounded once. Special values: exp(-inf) = 0, exp(+inf) = inf, exp(x > ln(FLT_MAX)) = inf,
 // NaN -> the same NaN.
-// float64: x clamped to [-746, 710], Taylor polynomial to r^13 (exp_tail).
-// Measured: float32 1.013 ulp (exhaustive), float64 0.975 ulp (400k random inputs).
+// float64: x clamped to [-746, 710] (NaN to the low end, put back by a select), n by round_int,
+// Taylor polynomial to r^13 (exp_tail).
+// Measured: float32 1.078 ulp (exhaustive), float64 0.975 ulp (400k random inputs).
 template <class M> [[gnu::always_inline]] inline auto exp(M& m, auto x) {
     using namespace detail;
-    // NaN goes to the low clamp (never into round_int), and is put back at the end.
     const auto& k = consts(m);
-    auto xc = m.select(m.gt(x, m.c(k.exp_lo)), m.select(m.lt(x, m.c(k.exp_hi)), x, m.c(k.exp_hi)), m.c(k.exp_lo));
-    auto n = m.round_int(m.mul(xc, m.c(kLog2e)));
+    if (m.is_f64()) {
+        auto xc =
+            m.select(m.gt(x, m.c(k.exp_lo)), m.select(m.lt(x, m.c(k.exp_hi)), x, m.c(k.exp_hi)), m.c(k.exp_lo));
+        auto n = m.round_int(m.mul(xc, m.c(kLog2e)));
+        auto r = reduce_ln2(m, xc, n);
+        auto p = m.add(m.c(1), m.fma(m.mul(r, r), exp_tail(m, r), r));
+        return m.select(m.is_nan(x), x, scale2_wide(m, p, n));
+    }
+    auto xc = m.min(m.c(k.exp_hi), m.max(m.c(k.exp_lo), x));
+    auto n = m.sub(m.fma(xc, m.c(kLog2e), m.c(kShifter)), m.c(kShifter));
     auto r = reduce_ln2(m, xc, n);
-    auto p = m.add(m.c(1), m.fma(m.mul(r, r), exp_tail(m, r), r));
-    return m.select(m.is_nan(x), x, scale2_wide(m, p, n));
+    auto r2 = m.mul(r, r);
+    // P(r) = (p0 + p1 r) + r^2 ((p2 + p3 r) + r^2 p4)
+    auto p = m.fma(r2, m.fma(r2, m.c(kExpP[4]), m.fma(r, m.c(kExpP[3]), m.c(kExpP[2]))),
+                   m.fma(r, m.c(kExpP[1]), m.c(kExpP[0])));
+    return scale2_wide(m, m.add(m.c(1), m.fma(r2, p, r)), n);
 }
 
 // expm1(x) = exp(x) - 1, accurate near 0.
@@ -237,7 +250,7 @@ template <class M> [[gnu::always_inline]] inline auto log1p(M& m, auto x) {
 // Special values: tanh(+-inf) = +-1, NaN -> the same NaN.
 // float64: tanh(a) = t / (t + 2) with t = expm1(2a) (no cancellation; = a for tiny a), 1 for
 // a > 20 (tanh(a > 19.1) rounds to 1; avoids inf/inf).
-// Measured: float32 1.330 ulp (exhaustive), float64 2.002 ulp (random; bound 2.5: expm1's error
+// Measured: float32 1.332 ulp (exhaustive), float64 2.002 ulp (random; bound 2.5: expm1's error
 // plus two roundings).
 template <class M> [[gnu::always_inline]] inline auto tanh(M& m, auto x) {
     using namespace detail;
@@ -309,22 +322,23 @@ template <class M> [[gnu::always_inline]] inline auto erfc(M& m, auto x) {
 }  // namespace nnjit::vmath
 
 // Measured maximum error over ALL finite float32 inputs (tests/long/vmath_exhaustive.cpp, run
-// 2026-11-22 on g++ 12.2 -O3 -march=native, all 11 sweeps passed), in float32 ulps of the exact
+// 2026-11-22 on g++ 12.2 -O3 -march=native, all 11 sweeps passed; exp, sigmoid, tanh,
+// softplus and silu rerun 2026-11-28 after exp's rewrite), in float32 ulps of the exact
 // result. The code has no contraction and no branch: for every non-NaN input the bits are the
 // same with g++ -O3 -march=native, g++ -O0 and clang 14 -O3 (checked on every 97th pattern);
 // only the sign/payload of a NaN coming out of a composed rule can differ (x86 returns the first
 // NaN operand of a commutative op, and compilers may swap operands).
 //
 //   function   max ulp   where                 documented bound (asserted by test_vmath.cpp)
-//   exp        1.013     x = 59.306            4
+//   exp        1.078     x = -5.1981           4
 //   expm1      1.443     x = 0.3635            4
 //   log        0.862     x = 0.6991            4
 //   log1p      0.930     x = -0.2984           4
-//   tanh       1.330     x = 0.6283            4
+//   tanh       1.332     x = 0.6310            4
 //   erfc       3.113     x = 4.6316            4
 //   sigmoid    2.402     x = -4.157            4   rules::Sigmoid (exp(-|x|), one division)
-//   softplus   1.622     x = -1.293            4   rules::Softplus
-//   silu       3.193     x = -7.622            4 for x >= ln(FLT_MIN) = -87.337; below, sigmoid(x) is
+//   softplus   1.637     x = -1.263            4   rules::Softplus
+//   silu       3.231     x = -5.191            4 for x >= ln(FLT_MIN) = -87.337; below, sigmoid(x) is
 //                                                subnormal (few significant bits) and x * sigmoid(x)
 //                                                scales its rounding by |x| <= 104: absolute error
 //                                                1.355e-43 (~97 subnormal ulps) measured, bound 2^-142
