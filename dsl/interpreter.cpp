@@ -60,7 +60,7 @@ Tensor evaluate_node(const Node& node, std::span<const Tensor> in, const Allocat
     throw InternalError(fmt::format("the interpreter has no kernel for {}", op_name(node.op())));
 }
 
-Interpreter::Interpreter(std::vector<Value> outputs) {
+Interpreter::Interpreter(std::vector<Value> outputs) : Program(outputs) {
     order_ = reachable_nodes(outputs);
     if (!outputs.empty()) graph_nodes_ = outputs.front().graph().nodes_owner();
     std::vector<int> position(static_cast<std::size_t>(outputs.empty() ? 0 : outputs.front().graph().size()), -1);
@@ -77,6 +77,10 @@ Interpreter::Interpreter(std::vector<Value> outputs) {
     for (std::size_t i = 0; i < order_.size(); ++i)
         if (order_[i]->op() == Op::Constant || order_[i]->op() == Op::Literal)
             constants_[i] = evaluate_node(*order_[i], {});
+    input_index_.assign(order_.size(), -1);
+    const auto placeholders = placeholder_nodes();
+    for (std::size_t k = 0; k < placeholders.size(); ++k)
+        input_index_[static_cast<std::size_t>(position[static_cast<std::size_t>(placeholders[k]->id())])] = static_cast<int>(k);
     for (const Value& v : outputs) {
         const int p = position[static_cast<std::size_t>(v.node()->id())];
         output_positions_.push_back(p);
@@ -84,26 +88,29 @@ Interpreter::Interpreter(std::vector<Value> outputs) {
     }
 }
 
-std::vector<Tensor> Interpreter::run(const Bindings& bindings) const { return execute(bindings, {}); }
+std::vector<Tensor> Interpreter::run(const Bindings& bindings) const {
+    std::vector<const Tensor*> inputs(placeholder_nodes().size());
+    find_inputs(bindings, inputs);
+    return execute(inputs, {});
+}
 
 void Interpreter::run_into(const Bindings& bindings, std::span<Tensor> outputs) const {
-    if (outputs.size() != output_positions_.size())
-        throw UserError(fmt::format("run_into: {} output tensors given, the program has {}", outputs.size(),
-                                    output_positions_.size()));
-    for (std::size_t k = 0; k < outputs.size(); ++k) {
-        const Node& n = *order_[static_cast<std::size_t>(output_positions_[k])];
-        if (outputs[k].dtype() != n.dtype() || outputs[k].shape() != n.shape() || !outputs[k].is_contiguous())
-            throw UserError(fmt::format("run_into: output {} must be a contiguous {} {}, got {} {}", k, n.dtype(),
-                                        n.shape(), outputs[k].dtype(), outputs[k].shape()));
-    }
-    auto results = execute(bindings, outputs);
+    std::vector<const Tensor*> inputs(placeholder_nodes().size());
+    find_inputs(bindings, inputs);
+    run_into(std::span<const Tensor* const>(inputs), outputs);
+}
+
+void Interpreter::run_into(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) const {
+    check_inputs(inputs);
+    check_outputs(outputs);
+    auto results = execute(inputs, outputs);
     for (std::size_t k = 0; k < outputs.size(); ++k)
         if (!results[k].shares_storage_with(outputs[k]))
             std::memcpy(outputs[k].raw_data(), results[k].raw_data(),
                         static_cast<std::size_t>(outputs[k].numel()) * dtype_size(outputs[k].dtype()));
 }
 
-std::vector<Tensor> Interpreter::execute(const Bindings& bindings, std::span<Tensor> caller_outputs) const {
+std::vector<Tensor> Interpreter::execute(std::span<const Tensor* const> inputs, std::span<Tensor> caller_outputs) const {
     Pool pool;
     {
         std::lock_guard lock(pool_mutex_);
@@ -132,7 +139,7 @@ std::vector<Tensor> Interpreter::execute(const Bindings& bindings, std::span<Ten
     for (std::size_t i = 0; i < order_.size(); ++i) {
         const Node& n = *order_[i];
         if (n.op() == Op::Input || n.op() == Op::Parameter) {
-            values[i] = bound_tensor(n, bindings);
+            values[i] = *inputs[static_cast<std::size_t>(input_index_[i])];
             continue;
         }
         if (n.op() == Op::Constant || n.op() == Op::Literal) {

@@ -2,6 +2,7 @@
 // input tensors (any layout) and a contiguous output of the node's dtype and shape to fill.
 #pragma once
 
+#include <cstdint>
 #include <span>
 
 #include "nnjit/graph.hpp"
@@ -15,5 +16,14 @@ void matmul_kernel(const Tensor& a, const Tensor& b, Tensor& out);
 // out = beta * c + s * (a @ b), s a scalar tensor; c may be out itself.
 void matmul_acc_kernel(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& s, double beta, Tensor& out);
 void softmax_kernel(const Node& node, const Tensor& input, Tensor& out);
+
+// Small matrix products (small_matmul.cpp), on raw pointers: the JIT's executor calls them
+// without making tensors, matmul_kernel routes the same shapes to them, so both engines
+// compute small products alike. True for products of at most kSmallMatmulMacs multiply-adds.
+bool is_small_matmul(std::int64_t m, std::int64_t n, std::int64_t k);
+// c (m, n), row-major and contiguous = op(a) op(b), op a transpose when trans_* is set;
+// a and b stored row-major with row strides lda and ldb (as BLAS takes them).
+void small_matmul(DType dtype, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                  const void* a, std::int64_t lda, const void* b, std::int64_t ldb, void* c);
 
 }  // namespace nnjit::detail

@@ -76,6 +76,11 @@ void gemm(const Tensor& a, const Tensor& b, double alpha, double beta, Tensor& o
         return;
     }
     const auto A = as_blas(a), B = as_blas(b);
+    if (alpha == 1 && beta == 0 && is_small_matmul(m, n, k)) {  // the JIT executor's path for plain small products
+        small_matmul(a.dtype(), A.trans == CblasTrans, B.trans == CblasTrans, m, n, k, A.storage.raw_data(), A.ld,
+                     B.storage.raw_data(), B.ld, out.raw_data());
+        return;
+    }
     const auto M = static_cast<blasint>(m), N = static_cast<blasint>(n), K = static_cast<blasint>(k);
     const auto ldc = static_cast<blasint>(n);
     const auto alpha32 = static_cast<float>(alpha), beta32 = static_cast<float>(beta);

@@ -1,7 +1,5 @@
 #include "nnjit/shape.hpp"
 
-#include <limits>
-
 #include "nnjit/error.hpp"
 
 namespace nnjit {
@@ -20,11 +18,9 @@ void Shape::validate() const {
 
 std::int64_t Shape::numel() const {
     std::int64_t n = 1;
-    for (auto d : dims_) {
-        if (d != 0 && n > std::numeric_limits<std::int64_t>::max() / d)
+    for (auto d : dims_)
+        if (__builtin_mul_overflow(n, d, &n))
             throw UserError(fmt::format("shape ({}) has too many elements", fmt::join(dims_, ", ")));
-        n *= d;
-    }
     return n;
 }
 

@@ -130,7 +130,17 @@ Tensor Tensor::rand(DType dtype, Shape shape, std::uint64_t seed) {
     });
 }
 
-bool Tensor::is_contiguous() const { return shape_.numel() <= 1 || strides_ == contiguous_strides(shape_); }
+bool Tensor::is_contiguous() const {
+    // As strides_ == contiguous_strides(shape_), without making that vector (this is asked
+    // on every run of a program, for every tensor it is given).
+    bool row_major = true;
+    std::uint64_t expected = 1;  // unsigned, as in contiguous_strides
+    for (int i = rank() - 1; i >= 0; --i) {
+        row_major = row_major && strides_[static_cast<std::size_t>(i)] == static_cast<std::int64_t>(expected);
+        expected *= static_cast<std::uint64_t>(shape_[i]);
+    }
+    return row_major || expected <= 1;  // expected is numel now: 0 or 1 element has any strides
+}
 
 double Tensor::at(std::span<const std::int64_t> index) const {
     if (static_cast<int>(index.size()) != rank())

@@ -1,16 +1,17 @@
-// JitProgram: runs the steps of a plan in order.
+// JitProgram: a schedule worked out once from the plan, then runs that fill in pointers and
+// call kernels.
 #include "executor.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <memory>
 #include <new>
 #include <optional>
 
 #include <omp.h>
 
+#include "../dsl/kernels.hpp"
 #include "engine.hpp"
 #include "nnjit/error.hpp"
 #include "nnjit/interpreter.hpp"
@@ -101,14 +102,10 @@ bool wants_streaming_stores(const KernelSpec& spec) {
 #endif
 }
 
-bool is_view_op(Op op) {
-    return op == Op::Input || op == Op::Parameter || op == Op::Literal || op == Op::BroadcastTo || op == Op::Reshape ||
-           op == Op::Transpose;
-}
+std::size_t bytes_of(const Node& n) { return static_cast<std::size_t>(n.shape().numel()) * dtype_size(n.dtype()); }
 
-template <class T> void finish_sum(const double* partial, std::int64_t chunks, std::int64_t size,
-                                   double scale, Tensor& out) {
-    T* o = out.data<T>();
+template <class T> void finish_sum(const double* partial, std::int64_t chunks, std::int64_t size, double scale, void* out) {
+    T* o = static_cast<T*>(out);
     for (std::int64_t j = 0; j < size; ++j) {
         double total = 0;
         for (std::int64_t c = 0; c < chunks; ++c) total += partial[static_cast<std::size_t>(c * size + j)];
@@ -116,23 +113,435 @@ template <class T> void finish_sum(const double* partial, std::int64_t chunks, s
     }
 }
 
-// Zeroed per-chunk partial sums of a reduction: up to kMaxChunks times its output, so an
-// absurd size fails here first, and that is the caller's error as for any tensor. (Allocated
-// without throwing: a sanitizer's allocator aborts where the plain one throws bad_alloc.)
-std::unique_ptr<double[]> partial_sums(std::int64_t chunks, const Node& reduced) {
-    std::int64_t count = 0;
-    double* sums = nullptr;
-    if (!__builtin_mul_overflow(chunks, reduced.shape().numel(), &count))
-        sums = new (std::nothrow) double[static_cast<std::size_t>(count)]();
-    if (sums == nullptr)
-        throw UserError(fmt::format("cannot allocate the partial sums of a {} of shape {} ({} chunks)",
-                                    op_name(reduced.op()), reduced.shape(), chunks));
-    return std::unique_ptr<double[]>(sums);
+// Copies `src` (any layout) into the contiguous `dst` of the same dtype and shape.
+void copy_into(const Tensor& src, Tensor& dst) {
+    const Tensor c = src.contiguous();
+    if (c.raw_data() != dst.raw_data())
+        std::memcpy(dst.raw_data(), c.raw_data(), static_cast<std::size_t>(dst.numel()) * dtype_size(dst.dtype()));
 }
+
+// Where a value lives during a run: in a tensor of the caller's (an input or an output), in a
+// literal the program holds, or in a buffer of the run's workspace.
+struct Slot {
+    enum class Kind : unsigned char { input, literal, buffer, output };
+    Kind kind = Kind::buffer;
+    std::size_t index = 0;  // which input, literal, buffer or output
+    const Node* node = nullptr;
+};
+
+// A fused kernel with its arguments as slots: operands, then stores, then per-chunk sums.
+struct KernelStep {
+    KernelFn fn = nullptr;
+    Chunks chunks;
+    std::int64_t rows = 0, len = 0;
+    bool empty = false;  // an empty domain: nothing to run, the sums are their empty values
+    std::vector<std::size_t> reads, writes;
+    struct Sum {
+        std::size_t slot = 0;
+        std::int64_t size = 0;    // elements of the result
+        double scale = 1;         // a mean's 1 / count
+        std::size_t partial = 0;  // offset of chunk 0's partial sums in the workspace
+        DType dtype = DType::f32;
+    };
+    std::vector<Sum> sums;
+    std::size_t partial_size = 0;  // partial sums of all chunks and sums
+};
+
+// c = op(a) op(b) on raw pointers, for small products (detail::small_matmul).
+struct MatmulStep {
+    std::size_t a = 0, b = 0, c = 0;
+    bool trans_a = false, trans_b = false;
+    std::int64_t m = 0, n = 0, k = 0, lda = 0, ldb = 0;
+    DType dtype = DType::f32;
+};
+
+struct Step {
+    enum class Kind : unsigned char { kernel, matmul, node };
+    Kind kind;
+    std::size_t index;  // into kernels / matmuls; for node: the slot the node writes
+};
 
 }  // namespace
 
-JitProgram::JitProgram(Plan plan) : graph_nodes_(plan.outputs.front().graph().nodes_owner()), plan_(std::move(plan)) {
+struct JitProgram::Schedule {
+    std::vector<Slot> slots;  // the placeholders first, in input_names() order
+    std::vector<int> slot_of;  // per node id: its slot, or -1 (views, constants: made when read)
+    std::vector<Tensor> literals;  // contiguous
+    std::vector<const Node*> buffers;  // per workspace buffer: the first node it holds (its size)
+    std::vector<KernelStep> kernels;
+    std::vector<MatmulStep> matmuls;
+    std::vector<Step> steps;
+    std::size_t args_size = 0;
+    std::size_t partial_size = 0;
+    const Node* partial_node = nullptr;  // the sum needing the most partial sums (for the error)
+    std::int64_t partial_chunks = 1;
+    bool partial_overflow = false;
+    // Outputs no step writes: views, placeholders, literals, constants, and outputs listed
+    // twice (`first`: the earlier output holding the same node), copied at the end.
+    struct LateOutput {
+        std::size_t k = 0;
+        int first = -1;
+        const Node* node = nullptr;
+    };
+    std::vector<LateOutput> late;
+};
+
+struct JitProgram::Workspace {
+    std::vector<Tensor> buffers;
+    std::vector<void*> pointers;  // per slot
+    std::vector<void*> args;
+    std::unique_ptr<double[]> partial;
+    // Per input: a contiguous copy when the bound tensor is not contiguous (during a run).
+    std::vector<std::optional<Tensor>> copies;
+};
+
+// Takes a workspace from the pool (a new one when none is free) and gives it back.
+class JitProgram::Lease {
+public:
+    explicit Lease(const JitProgram& program) : program_(program) {
+        {
+            std::lock_guard lock(program.pool_mutex_);
+            if (!program.pool_.empty()) {
+                workspace_ = std::move(program.pool_.back());
+                program.pool_.pop_back();
+            }
+        }
+        if (!workspace_) workspace_ = program.make_workspace();
+    }
+    ~Lease() {
+        std::lock_guard lock(program_.pool_mutex_);
+        program_.pool_.push_back(std::move(workspace_));
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Workspace& operator*() const { return *workspace_; }
+
+private:
+    const JitProgram& program_;
+    std::unique_ptr<Workspace> workspace_;
+};
+
+// One call: the schedule's steps on this call's tensors.
+class JitProgram::Run {
+public:
+    Run(const Schedule& schedule, Workspace& ws, std::span<const Tensor* const> inputs, std::span<Tensor> outputs)
+        : s_(schedule), ws_(ws), inputs_(inputs), outputs_(outputs) {}
+
+    void operator()() {
+        // Kernels read inputs by pointer: a non-contiguous one is copied first.
+        bool copied = false;
+        for (std::size_t i = 0; i < inputs_.size(); ++i) {
+            const Tensor& t = *inputs_[i];
+            if (t.is_contiguous()) {
+                ws_.pointers[i] = const_cast<void*>(t.raw_data());
+            } else {
+                ws_.copies[i] = t.contiguous();
+                ws_.pointers[i] = ws_.copies[i]->raw_data();
+                copied = true;
+            }
+        }
+        for (std::size_t i = inputs_.size(); i < s_.slots.size(); ++i)
+            if (s_.slots[i].kind == Slot::Kind::output) ws_.pointers[i] = outputs_[s_.slots[i].index].raw_data();
+        for (const Step& step : s_.steps) {
+            switch (step.kind) {
+            case Step::Kind::kernel: kernel(s_.kernels[step.index]); break;
+            case Step::Kind::matmul: matmul(s_.matmuls[step.index]); break;
+            case Step::Kind::node: node(step.index); break;
+            }
+        }
+        for (const auto& late : s_.late) {
+            Tensor& out = outputs_[late.k];
+            if (late.first >= 0) copy_into(outputs_[static_cast<std::size_t>(late.first)], out);
+            else copy_into(tensor_of(late.node), out);
+        }
+        if (copied)
+            for (auto& c : ws_.copies) c.reset();
+    }
+
+private:
+    const Schedule& s_;
+    Workspace& ws_;
+    std::span<const Tensor* const> inputs_;
+    std::span<Tensor> outputs_;
+
+    void kernel(const KernelStep& k) {
+        const KernelFn fn = k.fn;
+        double* partial = ws_.partial.get();
+        if (!k.sums.empty()) std::memset(partial, 0, k.partial_size * sizeof(double));
+        if (!k.empty) {
+            const std::size_t width = k.reads.size() + k.writes.size() + k.sums.size();
+            void** args = ws_.args.data();
+            for (std::int64_t c = 0; c < k.chunks.count; ++c) {
+                void** a = args + static_cast<std::size_t>(c) * width;
+                for (std::size_t slot : k.reads) *a++ = ws_.pointers[slot];
+                for (std::size_t slot : k.writes) *a++ = ws_.pointers[slot];
+                for (const auto& sum : k.sums) *a++ = partial + sum.partial + static_cast<std::size_t>(c * sum.size);
+            }
+            const std::int64_t rows = k.rows, len = k.len, per_chunk = k.chunks.per_chunk;
+            const bool by_rows = k.chunks.by_rows;
+            run_chunks(k.chunks.count, rows * len, [&](std::int64_t c) {
+                void* const* a = args + static_cast<std::size_t>(c) * width;
+                const std::int64_t lo = c * per_chunk;
+                if (by_rows) fn(a, lo, std::min(rows, lo + per_chunk), 0, len);
+                else fn(a, 0, 1, lo, std::min(len, lo + per_chunk));
+            });
+        }
+        for (const auto& sum : k.sums) {
+            void* out = ws_.pointers[sum.slot];
+            if (sum.dtype == DType::f64) finish_sum<double>(partial + sum.partial, k.chunks.count, sum.size, sum.scale, out);
+            else finish_sum<float>(partial + sum.partial, k.chunks.count, sum.size, sum.scale, out);
+        }
+    }
+
+    void matmul(const MatmulStep& m) {
+        detail::small_matmul(m.dtype, m.trans_a, m.trans_b, m.m, m.n, m.k, ws_.pointers[m.a], m.lda, ws_.pointers[m.b],
+                             m.ldb, ws_.pointers[m.c]);
+    }
+
+    // A node the interpreter's kernel computes, from its inputs as tensors, into its slot.
+    void node(std::size_t slot) {
+        const Node& n = *s_.slots[slot].node;
+        std::vector<Tensor> ins;
+        for (const Node* in : n.inputs()) ins.push_back(tensor_of(in));
+        Tensor target = slot_tensor(slot);
+        const Tensor result = evaluate_node(n, ins, [&target](DType, const Shape&) { return target; });
+        if (result.raw_data() != target.raw_data() || !result.is_contiguous()) copy_into(result, target);
+    }
+
+    Tensor slot_tensor(std::size_t slot) const {
+        const Slot& s = s_.slots[slot];
+        switch (s.kind) {
+        case Slot::Kind::input: return *inputs_[s.index];
+        case Slot::Kind::literal: return s_.literals[s.index];
+        case Slot::Kind::output: return outputs_[s.index];
+        case Slot::Kind::buffer: break;
+        }
+        return Tensor::on_storage(ws_.buffers[s.index].storage(), s.node->dtype(), s.node->shape());
+    }
+
+    // Any node as a tensor: a slot's, or made from its inputs (views, constants).
+    Tensor tensor_of(const Node* n) const {
+        if (const int slot = s_.slot_of[static_cast<std::size_t>(n->id())]; slot >= 0)
+            return slot_tensor(static_cast<std::size_t>(slot));
+        std::vector<Tensor> ins;
+        for (const Node* in : n->inputs()) ins.push_back(tensor_of(in));
+        return evaluate_node(*n, ins);
+    }
+};
+
+// Works out the schedule: slots, steps, and which temporaries share a buffer.
+class JitProgram::Scheduler {
+public:
+    Scheduler(const Plan& plan, std::span<const Node* const> placeholders, const std::vector<CompiledKernel>& kernels)
+        : plan_(plan), kernels_(kernels) {
+        const Graph& g = plan.outputs.front().graph();
+        s_.slot_of.assign(static_cast<std::size_t>(g.size()), -1);
+        for (std::size_t i = 0; i < placeholders.size(); ++i) add_slot(placeholders[i], Slot::Kind::input, i);
+        first_output_.assign(static_cast<std::size_t>(g.size()), -1);
+        for (std::size_t k = plan.outputs.size(); k-- > 0;)
+            first_output_[static_cast<std::size_t>(plan.outputs[k].node()->id())] = static_cast<int>(k);
+        for (const Node* n : plan.order)
+            if (n->op() == Op::Literal) {
+                add_slot(n, Slot::Kind::literal, s_.literals.size());
+                s_.literals.push_back(n->attrs().literal->contiguous());
+            }
+    }
+
+    Schedule run() {
+        // Steps, and the slots they write and read.
+        for (const PlanStep& step : plan_.steps) {
+            if (step.kernel >= 0) add_kernel(static_cast<std::size_t>(step.kernel));
+            else add_node(step.node);
+        }
+        // Outputs no step writes.
+        reads_.emplace_back();
+        for (std::size_t k = 0; k < plan_.outputs.size(); ++k) {
+            const Node* n = plan_.outputs[k].node();
+            const int first = first_output_[static_cast<std::size_t>(n->id())];
+            const int slot = s_.slot_of[static_cast<std::size_t>(n->id())];
+            const bool written = slot >= 0 && s_.slots[static_cast<std::size_t>(slot)].kind == Slot::Kind::output;
+            if (written && first == static_cast<int>(k)) continue;
+            s_.late.push_back({k, first == static_cast<int>(k) ? -1 : first, n});
+            if (first == static_cast<int>(k)) sources(n, reads_.back());
+        }
+        share_buffers();
+        return std::move(s_);
+    }
+
+private:
+    const Plan& plan_;
+    const std::vector<CompiledKernel>& kernels_;
+    Schedule s_;
+    std::vector<int> first_output_;  // per node id: the first output it is, or -1
+    // Per step (and one more for the late outputs): the slots it writes and reads.
+    std::vector<std::vector<std::size_t>> writes_, reads_;
+
+    std::size_t add_slot(const Node* n, Slot::Kind kind, std::size_t index) {
+        s_.slots.push_back({kind, index, n});
+        s_.slot_of[static_cast<std::size_t>(n->id())] = static_cast<int>(s_.slots.size() - 1);
+        return s_.slots.size() - 1;
+    }
+    // The slot a step writes `n` into: the caller's output tensor when n is an output.
+    std::size_t written_slot(const Node* n) {
+        const int k = first_output_[static_cast<std::size_t>(n->id())];
+        const std::size_t slot = k >= 0 ? add_slot(n, Slot::Kind::output, static_cast<std::size_t>(k))
+                                        : add_slot(n, Slot::Kind::buffer, 0);  // buffer chosen later
+        writes_.back().push_back(slot);
+        return slot;
+    }
+    std::size_t slot_of(const Node* n) const {
+        const int slot = s_.slot_of[static_cast<std::size_t>(n->id())];
+        if (slot < 0) throw InternalError(fmt::format("JIT: %{} is read before a step writes it", n->id()));
+        return static_cast<std::size_t>(slot);
+    }
+    // The slots reading `n` as a tensor reads: its own, or those of the nodes it is made from.
+    void sources(const Node* n, std::vector<std::size_t>& out) const {
+        if (const int slot = s_.slot_of[static_cast<std::size_t>(n->id())]; slot >= 0) {
+            out.push_back(static_cast<std::size_t>(slot));
+            return;
+        }
+        for (const Node* in : n->inputs()) sources(in, out);
+    }
+
+    void add_kernel(std::size_t index) {
+        const FusedKernel& fk = plan_.kernels[index];
+        writes_.emplace_back();
+        reads_.emplace_back();
+        KernelStep k;
+        k.fn = kernels_[index].fn;
+        k.chunks = chunks_of(fk.spec);
+        k.rows = fk.spec.rows();
+        k.len = fk.spec.row_length();
+        k.empty = fk.domain.numel() == 0;
+        for (const Node* src : fk.operand_sources) k.reads.push_back(slot_of(src));
+        reads_.back() = k.reads;
+        for (const Node* n : fk.stored) k.writes.push_back(written_slot(n));
+        bool overflow = false;
+        for (const Node* r : fk.reduced) {
+            KernelStep::Sum sum;
+            sum.slot = written_slot(r);
+            sum.size = r->shape().numel();
+            sum.dtype = r->dtype();
+            // As the interpreter scales a mean: count of outputs over count of inputs.
+            if (r->op() == Op::Mean) sum.scale = static_cast<double>(sum.size) / static_cast<double>(fk.domain.numel());
+            sum.partial = k.partial_size;
+            std::int64_t count = 0;
+            std::size_t total = 0;
+            overflow = overflow || __builtin_mul_overflow(k.chunks.count, sum.size, &count) ||
+                       __builtin_add_overflow(k.partial_size, static_cast<std::size_t>(count), &total);
+            k.partial_size = total;
+            k.sums.push_back(sum);
+        }
+        if (!fk.reduced.empty() && (overflow || k.partial_size > s_.partial_size)) {
+            s_.partial_size = overflow ? s_.partial_size : k.partial_size;
+            s_.partial_node = fk.reduced.front();
+            s_.partial_chunks = k.chunks.count;
+            s_.partial_overflow = s_.partial_overflow || overflow;
+        }
+        const std::size_t width = k.reads.size() + k.writes.size() + k.sums.size();
+        s_.args_size = std::max(s_.args_size, width * static_cast<std::size_t>(k.chunks.count));
+        s_.steps.push_back({Step::Kind::kernel, s_.kernels.size()});
+        s_.kernels.push_back(std::move(k));
+    }
+
+    // A 2-D operand of a product as BLAS takes it: a slot read in place, maybe transposed.
+    struct Matrix {
+        std::size_t slot = 0;
+        bool trans = false;
+        std::int64_t ld = 0;
+    };
+    // `n` as a slot seen through transposes and reshapes, with its element strides.
+    std::optional<std::pair<std::size_t, std::vector<std::int64_t>>> strided(const Node* n) const {
+        if (const int slot = s_.slot_of[static_cast<std::size_t>(n->id())]; slot >= 0)
+            return std::pair{static_cast<std::size_t>(slot), contiguous_strides(n->shape())};
+        if (n->op() == Op::Transpose) {
+            auto in = strided(n->input(0));
+            if (!in) return std::nullopt;
+            std::vector<std::int64_t> s;
+            for (auto a : n->attrs().axes) s.push_back(in->second[static_cast<std::size_t>(a)]);
+            return std::pair{in->first, std::move(s)};
+        }
+        if (n->op() == Op::Reshape) {
+            auto in = strided(n->input(0));
+            if (!in) return std::nullopt;
+            const Shape& from = n->input(0)->shape();
+            const auto want = contiguous_strides(from);
+            for (int d = 0; d < from.rank(); ++d)
+                if (from[d] != 1 && in->second[static_cast<std::size_t>(d)] != want[static_cast<std::size_t>(d)]) return std::nullopt;
+            return std::pair{in->first, contiguous_strides(n->shape())};
+        }
+        return std::nullopt;
+    }
+    // As matmul_kernel's as_blas: row-major with a leading dimension, or its transpose.
+    std::optional<Matrix> matrix(const Node* n) const {
+        const auto v = strided(n);
+        if (!v || n->shape().rank() != 2) return std::nullopt;
+        const auto& s = v->second;
+        const std::int64_t rows = n->shape()[0], cols = n->shape()[1];
+        if (s[1] == 1 && s[0] >= std::max<std::int64_t>(cols, 1)) return Matrix{v->first, false, s[0]};
+        if (s[0] == 1 && s[1] >= std::max<std::int64_t>(rows, 1)) return Matrix{v->first, true, s[1]};
+        return std::nullopt;
+    }
+
+    void add_node(const Node* n) {
+        writes_.emplace_back();
+        reads_.emplace_back();
+        if (n->op() == Op::MatMul) {
+            const auto a = matrix(n->input(0)), b = matrix(n->input(1));
+            const std::int64_t m = n->shape()[0], cols = n->shape()[1], inner = n->input(0)->shape()[1];
+            if (a && b && n->input(0)->dtype() == n->dtype() && n->input(1)->dtype() == n->dtype() &&
+                detail::is_small_matmul(m, cols, inner)) {
+                MatmulStep mm{a->slot, b->slot, written_slot(n), a->trans, b->trans, m, cols, inner, a->ld, b->ld,
+                              n->dtype()};
+                reads_.back() = {a->slot, b->slot};
+                s_.steps.push_back({Step::Kind::matmul, s_.matmuls.size()});
+                s_.matmuls.push_back(mm);
+                return;
+            }
+        }
+        for (const Node* in : n->inputs()) sources(in, reads_.back());
+        s_.steps.push_back({Step::Kind::node, written_slot(n)});
+    }
+
+    // Temporaries whose lifetimes do not overlap share a buffer of their size: a step's
+    // results take buffers freed by earlier steps, then the buffers of values no later step
+    // reads are freed (never those of the step's own inputs before it has run).
+    void share_buffers() {
+        std::vector<std::size_t> last_use(s_.slots.size(), 0);
+        for (std::size_t step = 0; step < reads_.size(); ++step) {
+            for (std::size_t slot : reads_[step]) last_use[slot] = std::max(last_use[slot], step);
+            if (step < writes_.size())
+                for (std::size_t slot : writes_[step]) last_use[slot] = std::max(last_use[slot], step);
+        }
+        std::vector<std::size_t> free;  // buffers
+        for (std::size_t step = 0; step < writes_.size(); ++step) {
+            for (std::size_t slot : writes_[step]) {
+                Slot& s = s_.slots[slot];
+                if (s.kind != Slot::Kind::buffer) continue;
+                const std::size_t bytes = bytes_of(*s.node);
+                auto it = std::find_if(free.begin(), free.end(), [&](std::size_t b) { return bytes_of(*s_.buffers[b]) == bytes; });
+                if (it != free.end()) {
+                    s.index = *it;
+                    free.erase(it);
+                } else {
+                    s.index = s_.buffers.size();
+                    s_.buffers.push_back(s.node);
+                }
+            }
+            auto release = [&](std::size_t slot) {
+                const Slot& s = s_.slots[slot];
+                if (s.kind == Slot::Kind::buffer && last_use[slot] == step &&
+                    std::find(free.begin(), free.end(), s.index) == free.end())
+                    free.push_back(s.index);
+            };
+            for (std::size_t slot : reads_[step]) release(slot);
+            for (std::size_t slot : writes_[step]) release(slot);
+        }
+    }
+};
+
+JitProgram::JitProgram(Plan plan)
+    : Program(plan.outputs), graph_nodes_(plan.outputs.front().graph().nodes_owner()), plan_(std::move(plan)) {
     Engine& engine = Engine::instance();
     // Kernels already in the engine's memory cache are taken here, on this thread; the others
     // compile side by side (the engine is thread-safe) when there are several. An exception
@@ -156,127 +565,63 @@ JitProgram::JitProgram(Plan plan) : graph_nodes_(plan.outputs.front().graph().no
     }
     if (count > 1) release_threads();  // as run_chunks: no thread left spinning
     if (error) std::rethrow_exception(error);
-    const Graph& g = plan_.outputs.front().graph();
-    position_.assign(static_cast<std::size_t>(g.size()), -1);
-    for (std::size_t i = 0; i < plan_.order.size(); ++i) position_[static_cast<std::size_t>(plan_.order[i]->id())] = static_cast<int>(i);
+    schedule_ = std::make_unique<const Schedule>(Scheduler(plan_, placeholder_nodes(), kernels_).run());
 }
 
-std::vector<Tensor> JitProgram::run(const Bindings& bindings) const { return execute(bindings, {}); }
+JitProgram::~JitProgram() = default;
+
+// Buffers are allocated here, at the first run (or the first of several at once), not when
+// the program is made: a temporary too large to allocate is an error of the run.
+std::unique_ptr<JitProgram::Workspace> JitProgram::make_workspace() const {
+    const Schedule& s = *schedule_;
+    auto ws = std::make_unique<Workspace>();
+    for (const Node* n : s.buffers) ws->buffers.push_back(Tensor::empty(n->dtype(), n->shape()));
+    ws->pointers.assign(s.slots.size(), nullptr);
+    for (std::size_t i = 0; i < s.slots.size(); ++i) {
+        const Slot& slot = s.slots[i];
+        if (slot.kind == Slot::Kind::literal) ws->pointers[i] = const_cast<void*>(s.literals[slot.index].raw_data());
+        if (slot.kind == Slot::Kind::buffer) ws->pointers[i] = ws->buffers[slot.index].raw_data();
+    }
+    ws->args.assign(s.args_size, nullptr);
+    if (s.partial_node != nullptr) {
+        // Allocated without throwing: a sanitizer's allocator aborts where the plain one
+        // throws bad_alloc.
+        if (!s.partial_overflow) ws->partial.reset(new (std::nothrow) double[s.partial_size]);
+        if (!ws->partial)
+            throw UserError(fmt::format("cannot allocate the partial sums of a {} of shape {} ({} chunks)",
+                                        op_name(s.partial_node->op()), s.partial_node->shape(), s.partial_chunks));
+    }
+    ws->copies.resize(placeholder_nodes().size());
+    return ws;
+}
+
+void JitProgram::execute(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) const {
+    Lease lease(*this);
+    Run(*schedule_, *lease, inputs, outputs)();
+}
+
+void JitProgram::run_into(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) const {
+    check_inputs(inputs);
+    check_outputs(outputs);
+    execute(inputs, outputs);
+}
 
 void JitProgram::run_into(const Bindings& bindings, std::span<Tensor> outputs) const {
-    if (outputs.size() != plan_.outputs.size())
-        throw UserError(fmt::format("run_into: {} output tensors given, the program has {}", outputs.size(),
-                                    plan_.outputs.size()));
-    for (std::size_t k = 0; k < outputs.size(); ++k) {
-        const Node& n = *plan_.outputs[k].node();
-        if (outputs[k].dtype() != n.dtype() || outputs[k].shape() != n.shape() || !outputs[k].is_contiguous())
-            throw UserError(fmt::format("run_into: output {} must be a contiguous {} {}, got {} {}", k, n.dtype(),
-                                        n.shape(), outputs[k].dtype(), outputs[k].shape()));
-    }
-    auto results = execute(bindings, outputs);
-    for (std::size_t k = 0; k < outputs.size(); ++k)
-        if (!results[k].shares_storage_with(outputs[k]))
-            std::memcpy(outputs[k].raw_data(), results[k].raw_data(),
-                        static_cast<std::size_t>(outputs[k].numel()) * dtype_size(outputs[k].dtype()));
+    std::vector<const Tensor*> inputs(placeholder_nodes().size());
+    find_inputs(bindings, inputs);
+    check_outputs(outputs);
+    execute(inputs, outputs);
 }
 
-std::vector<Tensor> JitProgram::execute(const Bindings& bindings, std::span<Tensor> caller_outputs) const {
-    const auto& order = plan_.order;
-    auto at = [&](const Node* n) { return static_cast<std::size_t>(position_[static_cast<std::size_t>(n->id())]); };
-    std::vector<std::optional<Tensor>> values(order.size());
-
-    std::vector<int> caller_index(order.size(), -1);
-    for (std::size_t k = 0; k < caller_outputs.size(); ++k)
-        if (caller_index[at(plan_.outputs[k].node())] < 0) caller_index[at(plan_.outputs[k].node())] = static_cast<int>(k);
-    auto output_tensor = [&](const Node* n) {
-        const int k = caller_index[at(n)];
-        return k >= 0 ? caller_outputs[static_cast<std::size_t>(k)] : Tensor::empty(n->dtype(), n->shape());
-    };
-
-    // Placeholders come from the bindings (made contiguous: kernels read them by pointer);
-    // views and constants are made when a step needs them as tensors. A step that computes an
-    // output writes into the caller's tensor (a product is not copied there afterwards).
-    auto tensor_of = [&](auto& self, const Node* n) -> const Tensor& {
-        auto& slot = values[at(n)];
-        if (slot) return *slot;
-        if (n->op() == Op::Input || n->op() == Op::Parameter) {
-            const Tensor& t = bound_tensor(*n, bindings);
-            slot = t.is_contiguous() ? t : t.contiguous();
-        } else {
-            std::vector<Tensor> ins;
-            for (const Node* in : n->inputs()) ins.push_back(self(self, in));
-            slot = evaluate_node(*n, ins, [&](DType, const Shape&) { return output_tensor(n); });
-        }
-        return *slot;
-    };
-    // Check every binding up front, as the interpreter does, before any work is done.
-    for (const Node* n : order)
-        if (n->op() == Op::Input || n->op() == Op::Parameter) tensor_of(tensor_of, n);
-
-    std::vector<void*> args;
-    for (const PlanStep& step : plan_.steps) {
-        if (step.kernel < 0) {
-            tensor_of(tensor_of, step.node);
-            continue;
-        }
-        const FusedKernel& fk = plan_.kernels[static_cast<std::size_t>(step.kernel)];
-        const KernelSpec& spec = fk.spec;
-        const Chunks chunks = chunks_of(spec);
-        std::vector<void*> base;
-        for (const Node* src : fk.operand_sources) {
-            const Tensor& t = tensor_of(tensor_of, src);
-            if (!t.is_contiguous()) throw InternalError(fmt::format("JIT: operand %{} is not contiguous", src->id()));
-            base.push_back(const_cast<void*>(t.raw_data()));
-        }
-        for (const Node* s : fk.stored) {
-            values[at(s)] = output_tensor(s);
-            base.push_back(values[at(s)]->raw_data());
-        }
-        std::vector<std::unique_ptr<double[]>> partial;
-        for (const Node* r : fk.reduced) partial.push_back(partial_sums(chunks.count, *r));
-
-        if (fk.domain.numel() > 0) {
-            const std::size_t width = base.size() + partial.size();
-            args.assign(static_cast<std::size_t>(chunks.count) * width, nullptr);
-            for (std::int64_t c = 0; c < chunks.count; ++c) {
-                void** a = args.data() + static_cast<std::size_t>(c) * width;
-                std::copy(base.begin(), base.end(), a);
-                for (std::size_t r = 0; r < partial.size(); ++r)
-                    a[base.size() + r] = partial[r].get() + c * fk.reduced[r]->shape().numel();
-            }
-            const KernelFn fn = kernels_[static_cast<std::size_t>(step.kernel)].fn;
-            const std::int64_t rows = spec.rows(), len = spec.row_length(), count = chunks.count;
-            run_chunks(count, rows * len, [&](std::int64_t c) {
-                void* const* a = args.data() + static_cast<std::size_t>(c) * width;
-                const std::int64_t lo = c * chunks.per_chunk;
-                if (chunks.by_rows) fn(a, lo, std::min(rows, lo + chunks.per_chunk), 0, len);
-                else fn(a, 0, 1, lo, std::min(len, lo + chunks.per_chunk));
-            });
-        }
-        for (std::size_t r = 0; r < fk.reduced.size(); ++r) {
-            const Node* n = fk.reduced[r];
-            const std::int64_t size = n->shape().numel();
-            // As the interpreter scales a mean: count of outputs over count of inputs.
-            const double scale = n->op() == Op::Mean ? static_cast<double>(size) / static_cast<double>(fk.domain.numel()) : 1.0;
-            Tensor out = output_tensor(n);
-            if (n->dtype() == DType::f64) finish_sum<double>(partial[r].get(), chunks.count, size, scale, out);
-            else finish_sum<float>(partial[r].get(), chunks.count, size, scale, out);
-            values[at(n)] = std::move(out);
-        }
-    }
-
-    std::vector<Tensor> out;
-    std::vector<bool> handed_out(order.size(), false);
-    for (const Value& v : plan_.outputs) {
-        const Node* n = v.node();
-        const Tensor& t = tensor_of(tensor_of, n);
-        // Outputs are fresh and contiguous: never a view of a caller's tensor or a literal,
-        // never the same storage twice.
-        const bool copy = is_view_op(n->op()) || !t.is_contiguous() || handed_out[at(n)];
-        handed_out[at(n)] = true;
-        out.push_back(copy ? t.clone() : t);
-    }
-    return out;
+std::vector<Tensor> JitProgram::run(const Bindings& bindings) const {
+    std::vector<const Tensor*> inputs(placeholder_nodes().size());
+    find_inputs(bindings, inputs);
+    // Outputs are fresh: never a view of a caller's tensor or a literal, never the same
+    // storage twice.
+    std::vector<Tensor> outputs;
+    for (const Value& v : plan_.outputs) outputs.push_back(Tensor::empty(v.dtype(), v.shape()));
+    execute(inputs, outputs);
+    return outputs;
 }
 
 }  // namespace nnjit::jit

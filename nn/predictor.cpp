@@ -8,10 +8,18 @@
 #include "nnjit/nn/dataset.hpp"
 
 namespace nnjit::nn {
+namespace {
+
+constexpr std::string_view kInputName = "x";
+
+}  // namespace
 
 struct Predictor::Plan {
     std::unique_ptr<Graph> graph = std::make_unique<Graph>();
     std::unique_ptr<Program> program;
+    // Per input of the program (input_names() order): -1 for x, else the position of that
+    // parameter in model.parameter_specs(), where it is in the Parameters model.init() makes.
+    std::vector<int> spec_index;
 };
 
 Predictor::Predictor(Sequential model, Backend backend, DType dtype, std::int64_t batch_size)
@@ -28,8 +36,13 @@ const Predictor::Plan& Predictor::plan(std::int64_t rows) const {
     auto& slot = plans_[rows];
     if (!slot) {
         auto p = std::make_unique<Plan>();
-        const Value x = p->graph->input("x", dtype_, Shape{rows, model_.input_size()});
+        const Value x = p->graph->input(kInputName, dtype_, Shape{rows, model_.input_size()});
         p->program = compile({model_.forward(x)}, backend_);
+        const auto specs = model_.parameter_specs();
+        for (const std::string& name : p->program->input_names()) {
+            auto it = std::find_if(specs.begin(), specs.end(), [&](const ParameterSpec& s) { return s.name == name; });
+            p->spec_index.push_back(it == specs.end() ? -1 : static_cast<int>(it - specs.begin()));
+        }
         slot = std::move(p);
     }
     return *slot;
@@ -41,8 +54,29 @@ Tensor Predictor::predict(const Tensor& x, const Parameters& params) const {
         throw UserError(fmt::format("predict: expects {} (n, {}), got {} {}", dtype_, in, x.dtype(), x.shape()));
     const std::int64_t n = x.shape()[0];
     Tensor result = Tensor::empty(dtype_, Shape{n, out});
-    Bindings bindings;
-    for (const auto& e : params.entries()) bindings.emplace(e.name, e.value);
+    if (n == 0) return result;
+    const auto entries = params.entries();
+    // The parameter of that name, looked for where model.init() puts it first; null when
+    // there is none (the program then names it in its error).
+    auto parameter = [&](const std::string& name, int spec_index) -> const Tensor* {
+        const auto i = static_cast<std::size_t>(spec_index);
+        if (i < entries.size() && entries[i].name == name) return &entries[i].value;
+        for (const auto& e : entries)
+            if (e.name == name) return &e.value;
+        return nullptr;
+    };
+    // Runs plan p on the batch xb (contiguous), writing y.
+    auto run = [&](const Plan& p, const Tensor& xb, Tensor& y) {
+        const auto names = p.program->input_names();
+        std::vector<const Tensor*> inputs(names.size());
+        for (std::size_t i = 0; i < names.size(); ++i)
+            inputs[i] = p.spec_index[i] < 0 ? &xb : parameter(names[i], p.spec_index[i]);
+        p.program->run_into(inputs, std::span<Tensor>(&y, 1));
+    };
+    if (n <= batch_size_ && x.is_contiguous()) {  // one batch: x and the result are bound as they are
+        run(plan(n), x, result);
+        return result;
+    }
     const Tensor xc = x.contiguous();
     const std::size_t elem = dtype_size(dtype_);
     for (std::int64_t start = 0; start < n; start += batch_size_) {
@@ -51,10 +85,8 @@ Tensor Predictor::predict(const Tensor& x, const Parameters& params) const {
         Tensor batch = Tensor::empty(dtype_, Shape{rows, in});
         std::memcpy(batch.raw_data(), static_cast<const std::byte*>(xc.raw_data()) + static_cast<std::size_t>(start * in) * elem,
                     static_cast<std::size_t>(rows * in) * elem);
-        bindings.insert_or_assign("x", batch);
         Tensor out_rows = Tensor::empty(dtype_, Shape{rows, out});
-        std::span<Tensor> outs(&out_rows, 1);
-        plan(rows).program->run_into(bindings, outs);
+        run(plan(rows), batch, out_rows);
         std::memcpy(static_cast<std::byte*>(result.raw_data()) + static_cast<std::size_t>(start * out) * elem,
                     out_rows.raw_data(), static_cast<std::size_t>(rows * out) * elem);
     }

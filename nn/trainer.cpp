@@ -53,6 +53,10 @@ struct Trainer::Impl {
     std::vector<Value> outputs;  // loss, model output, new parameters..., new slots...
     std::unique_ptr<Program> program;
     Bindings bindings;
+    // The bound tensors in the program's input order (input_names()), and x's and target's.
+    std::vector<const Tensor*> inputs;
+    Tensor* x = nullptr;
+    Tensor* target = nullptr;
     std::vector<std::string> parameter_names;
     std::vector<std::string> state_names;  // "<slot>/<parameter>"
     // Current parameters then current slots, in the order of outputs[2...]; point into bindings.
@@ -157,6 +161,9 @@ Trainer::Trainer(Sequential model, const Parameters& initial, Loss loss, const O
         set_scalar(t, value);
         im.scalars.emplace_back(name, &t);
     }
+    for (const std::string& name : im.program->input_names()) im.inputs.push_back(&im.bindings.at(name));
+    im.x = &im.bindings.at(std::string(kInputName));
+    im.target = &im.bindings.at(std::string(kTargetName));
     for (const Value& v : im.outputs) im.results.push_back(Tensor::empty(v.dtype(), v.shape()));
     im.batch_x = Tensor::empty(dt, x.shape());
     im.batch_target = Tensor::empty(dt, target.shape());
@@ -172,13 +179,13 @@ double Trainer::step(const Tensor& x, const Tensor& target) {
     if (target.dtype() != options_.dtype || target.shape() != ts)
         throw UserError(fmt::format("Trainer::step: target must be {} {}, got {} {}", options_.dtype, ts,
                                     target.dtype(), target.shape()));
-    im.bindings.find(kInputName)->second = x;  // a handle: no copy
-    im.bindings.find(kTargetName)->second = target;
+    *im.x = x;  // a handle: no copy
+    *im.target = target;
     ++steps_;
     for (const auto& [name, value] : optimizer_->scalars(steps_))
         for (auto& [bound, tensor] : im.scalars)
             if (bound == name) set_scalar(*tensor, value);
-    im.program->run_into(im.bindings, im.results);
+    im.program->run_into(im.inputs, im.results);
     // The new values become the current ones; the old buffers are written by the next step.
     for (std::size_t i = 0; i < im.current.size(); ++i) std::swap(*im.current[i], im.results[2 + i]);
     for (std::size_t l = 0; l < im.diagnostics.size(); ++l) {

@@ -18,6 +18,7 @@ public:
     std::vector<Tensor> run(const Bindings& bindings) const override;
     // Output nodes write straight into `outputs` (like PyTorch's out= variants).
     void run_into(const Bindings& bindings, std::span<Tensor> outputs) const override;
+    void run_into(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) const override;
 
 private:
     // Storage of temporaries, kept between runs so that a steady-state run allocates only
@@ -30,7 +31,9 @@ private:
     std::vector<std::vector<int>> input_positions_;  // per node: positions of its inputs
     std::vector<int> output_positions_;      // position in order_ of each output
     std::vector<Tensor> constants_;          // per position: the value of constants and literals
-    std::vector<Tensor> execute(const Bindings& bindings, std::span<Tensor> caller_outputs) const;
+    std::vector<int> input_index_;           // per position: index in input_names() of a placeholder
+    // inputs: checked, in input_names() order.
+    std::vector<Tensor> execute(std::span<const Tensor* const> inputs, std::span<Tensor> caller_outputs) const;
 
     mutable std::mutex pool_mutex_;
     mutable Pool pool_;

@@ -33,6 +33,40 @@ public:
     // shape and contiguous, so that repeated runs allocate nothing for their results. The
     // default runs run() and copies; an engine that can write in place overrides it.
     virtual void run_into(const Bindings& bindings, std::span<Tensor> outputs) const;
+
+    // The placeholders (inputs and parameters) the outputs depend on, sorted by name: the
+    // order in which the positional run_into takes its tensors.
+    std::span<const std::string> input_names() const { return input_names_; }
+    // As run_into(bindings, outputs), with inputs[i] bound to input_names()[i]: no lookup by
+    // name, for a program run many times (a training step, an inference plan). The same
+    // checks and errors; a null pointer is an unbound placeholder. The default looks the
+    // names up; the engines override it.
+    virtual void run_into(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) const;
+
+protected:
+    // Records what the checks below need: the placeholders the outputs depend on, the outputs.
+    explicit Program(std::span<const Value> outputs);
+    Program(const Program&) = delete;
+    Program& operator=(const Program&) = delete;
+
+    // The placeholders in input_names() order.
+    std::span<const Node* const> placeholder_nodes() const { return placeholders_; }
+    // The tensor bound to each placeholder, in input_names() order; both the map and the
+    // names are sorted, so this is one pass over each. Checked as check_inputs() does.
+    void find_inputs(const Bindings& bindings, std::span<const Tensor*> inputs) const;
+    // A UserError for a wrong count, an unbound placeholder (null) or a tensor of the wrong
+    // dtype or shape; placeholders are checked in graph order, so the first one a reader of
+    // the graph meets is the one named.
+    void check_inputs(std::span<const Tensor* const> inputs) const;
+    // A UserError unless `outputs` are as many as the program's, each contiguous and of its
+    // output's dtype and shape.
+    void check_outputs(std::span<const Tensor> outputs) const;
+
+private:
+    std::vector<const Node*> placeholders_;  // sorted by name
+    std::vector<std::string> input_names_;
+    std::vector<std::size_t> check_order_;   // indices into placeholders_, in graph order
+    std::vector<const Node*> output_nodes_;
 };
 
 // The tensor bound to `placeholder`, checked against its dtype and shape.

@@ -32,7 +32,13 @@ public:
     // Turns a possibly negative axis (Python style) into 0..rank-1, or throws naming `op`.
     int normalize_axis(std::int64_t axis, std::string_view op) const;
 
-    friend bool operator==(const Shape&, const Shape&) = default;
+    // Element by element: ranks are small, and a call to memcmp costs more than this loop.
+    friend bool operator==(const Shape& a, const Shape& b) {
+        if (a.dims_.size() != b.dims_.size()) return false;
+        for (std::size_t i = 0; i < a.dims_.size(); ++i)
+            if (a.dims_[i] != b.dims_[i]) return false;
+        return true;
+    }
 
 private:
     void validate() const;
