@@ -149,32 +149,40 @@ private:
     std::vector<Accumulation> acc_;  // per reduction
     std::vector<Value*> counts_;     // per reduction: its scratch row when count_columns
 
-    llvm::BasicBlock* block(const char* name) { return llvm::BasicBlock::Create(ctx_, name, fn_); }
+    llvm::BasicBlock* block(const llvm::Twine& name) { return llvm::BasicBlock::Create(ctx_, name, fn_); }
 
     std::int64_t inner_stride(const std::vector<std::int64_t>& strides) const { return strides.back(); }
 
-    // The loop over rows [first, last); ends with the insertion point after it.
-    void rows(Value* first, Value* last) {
+    // for (i = first; i < last; i = body(i)): `body` emits the loop body for index i and
+    // returns the next index; ends with the insertion point after the loop.
+    template <class Body> void counted_loop(const char* name, Value* first, Value* last, const Body& body) {
         auto* pre = b_.GetInsertBlock();
-        auto* head = block("row");
-        auto* body = block("row.body");
-        auto* exit = block("rows.end");
+        auto* head = block(name);
+        auto* body_block = block(llvm::Twine(name) + ".body");
+        auto* exit = block(llvm::Twine(name) + ".end");
         b_.CreateBr(head);
 
         b_.SetInsertPoint(head);
-        auto* row = b_.CreatePHI(i64_, 2, "row");
-        row->addIncoming(first, pre);
-        b_.CreateCondBr(b_.CreateICmpSLT(row, last), body, exit);
+        auto* i = b_.CreatePHI(i64_, 2, name);
+        i->addIncoming(first, pre);
+        b_.CreateCondBr(b_.CreateICmpSLT(i, last), body_block, exit);
 
-        b_.SetInsertPoint(body);
-        row_pointers(row);
-        auto* row_done = spec_.streaming_stores ? streaming_or_plain() : inner_loop(false);
-        b_.SetInsertPoint(row_done);
-        auto* next_row = b_.CreateAdd(row, b_.getInt64(1));
-        row->addIncoming(next_row, b_.GetInsertBlock());
+        b_.SetInsertPoint(body_block);
+        Value* next = body(i);
+        i->addIncoming(next, b_.GetInsertBlock());
         b_.CreateBr(head);
 
         b_.SetInsertPoint(exit);
+    }
+
+    // The loop over rows [first, last); ends with the insertion point after it.
+    void rows(Value* first, Value* last) {
+        counted_loop("row", first, last, [&](Value* row) {
+            row_pointers(row);
+            auto* row_done = spec_.streaming_stores ? streaming_or_plain() : inner_loop(false);
+            b_.SetInsertPoint(row_done);
+            return b_.CreateAdd(row, b_.getInt64(1));
+        });
     }
 
     // The rows of a kernel with count_columns reductions, in blocks of kCountRowBlock:
@@ -203,32 +211,20 @@ private:
                 if (c) store_counts(llvm::Constant::getNullValue(count_type()), c, col, mask);
         });
 
-        auto* pre = b_.GetInsertBlock();
-        auto* head = block("count.block");
-        auto* body = block("count.block.body");
-        auto* exit = block("count.blocks.end");
-        b_.CreateBr(head);
-
-        b_.SetInsertPoint(head);
-        auto* first = b_.CreatePHI(i64_, 2, "first");
-        first->addIncoming(row_begin, pre);
-        b_.CreateCondBr(b_.CreateICmpSLT(first, row_end), body, exit);
-
-        b_.SetInsertPoint(body);
-        auto* last = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateAdd(first, b_.getInt64(kCountRowBlock)), row_end);
-        rows(first, last);
-        each_column_vector([&](Value* col, Value* mask) {
-            for (std::size_t r = 0; r < counts_.size(); ++r) {
-                if (!counts_[r]) continue;
-                Value* counts = b_.CreateNeg(load_counts(counts_[r], col, mask));  // see emit_body
-                add_lanes_to_buffer(acc_base_[r], col, mask, b_.CreateZExt(counts, count_lanes_type()));
-                store_counts(llvm::Constant::getNullValue(count_type()), counts_[r], col, mask);
-            }
+        counted_loop("count.block", row_begin, row_end, [&](Value* first) {
+            auto* last = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateAdd(first, b_.getInt64(kCountRowBlock)),
+                                                  row_end);
+            rows(first, last);
+            each_column_vector([&](Value* col, Value* mask) {
+                for (std::size_t r = 0; r < counts_.size(); ++r) {
+                    if (!counts_[r]) continue;
+                    Value* counts = b_.CreateNeg(load_counts(counts_[r], col, mask));  // see emit_body
+                    add_lanes_to_buffer(acc_base_[r], col, mask, b_.CreateZExt(counts, count_lanes_type()));
+                    store_counts(llvm::Constant::getNullValue(count_type()), counts_[r], col, mask);
+                }
+            });
+            return last;
         });
-        first->addIncoming(last, b_.GetInsertBlock());
-        b_.CreateBr(head);
-
-        b_.SetInsertPoint(exit);
     }
 
     llvm::VectorType* count_type() { return llvm::FixedVectorType::get(b_.getInt8Ty(), lanes_); }
