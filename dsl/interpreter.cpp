@@ -94,20 +94,30 @@ std::vector<Tensor> Interpreter::run(const Bindings& bindings) const {
     return execute(inputs, {});
 }
 
+namespace {
+
+// execute() writes an output straight into the caller's tensor where it can; the others are
+// copied there.
+void copy_results_not_written_in_place(std::span<const Tensor> results, std::span<Tensor> outputs) {
+    for (std::size_t k = 0; k < outputs.size(); ++k)
+        if (!results[k].shares_storage_with(outputs[k]))
+            std::memcpy(outputs[k].raw_data(), results[k].raw_data(),
+                        static_cast<std::size_t>(outputs[k].numel()) * dtype_size(outputs[k].dtype()));
+}
+
+}  // namespace
+
 void Interpreter::run_into(const Bindings& bindings, std::span<Tensor> outputs) const {
     std::vector<const Tensor*> inputs(placeholder_nodes().size());
-    find_inputs(bindings, inputs);
-    run_into(std::span<const Tensor* const>(inputs), outputs);
+    find_inputs(bindings, inputs);  // checks them
+    check_outputs(outputs);
+    copy_results_not_written_in_place(execute(inputs, outputs), outputs);
 }
 
 void Interpreter::run_into(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) const {
     check_inputs(inputs);
     check_outputs(outputs);
-    auto results = execute(inputs, outputs);
-    for (std::size_t k = 0; k < outputs.size(); ++k)
-        if (!results[k].shares_storage_with(outputs[k]))
-            std::memcpy(outputs[k].raw_data(), results[k].raw_data(),
-                        static_cast<std::size_t>(outputs[k].numel()) * dtype_size(outputs[k].dtype()));
+    copy_results_not_written_in_place(execute(inputs, outputs), outputs);
 }
 
 std::vector<Tensor> Interpreter::execute(std::span<const Tensor* const> inputs, std::span<Tensor> caller_outputs) const {
