@@ -605,14 +605,17 @@ private:
         for (std::size_t j = 0; j < writes.size(); ++j)
             if (!planned.in_place[j]) stage(written[j]);
         std::vector<Step> ordered_steps;
+        std::vector<int> ordered_kernels;
         std::vector<std::vector<std::size_t>> ordered_reads, ordered_writes;
         for (std::size_t i : planned.order) {
             ordered_steps.push_back(s_.steps[i]);
+            ordered_kernels.push_back(step_kernel_[i]);
             ordered_reads.push_back(std::move(reads_[i]));
             ordered_writes.push_back(std::move(writes_[i]));
         }
         ordered_reads.push_back(std::move(reads_.back()));
         s_.steps = std::move(ordered_steps);
+        step_kernel_ = std::move(ordered_kernels);
         reads_ = std::move(ordered_reads);
         writes_ = std::move(ordered_writes);
     }
@@ -628,7 +631,10 @@ private:
 
     // Temporaries whose lifetimes do not overlap share a buffer of their size: a step's
     // results take buffers freed by earlier steps, then the buffers of values no later step
-    // reads are freed (never those of the step's own inputs before it has run).
+    // reads are freed (never those of the step's own inputs before it has run). A kernel's
+    // result may also take the buffer of an operand read for the last time by that kernel,
+    // element by element at the index stored (as writes_over_safely): written in place, the
+    // result lands in cache lines the kernel has just read instead of lines it must fetch.
     void share_buffers() {
         std::vector<std::size_t> last_use(s_.slots.size(), 0);
         for (std::size_t step = 0; step < reads_.size(); ++step) {
@@ -637,11 +643,22 @@ private:
                 for (std::size_t slot : writes_[step]) last_use[slot] = std::max(last_use[slot], step);
         }
         std::vector<std::size_t> free;  // buffers
+        std::vector<bool> handed_over(s_.slots.size(), false);  // a slot whose buffer a result took
         for (std::size_t step = 0; step < writes_.size(); ++step) {
             for (std::size_t slot : writes_[step]) {
                 Slot& s = s_.slots[slot];
                 if (s.kind != Slot::Kind::buffer) continue;
                 const std::size_t bytes = bytes_of(*s.node);
+                const auto dying = std::find_if(reads_[step].begin(), reads_[step].end(), [&](std::size_t o) {
+                    return s_.slots[o].kind == Slot::Kind::buffer && last_use[o] == step && !handed_over[o] &&
+                           bytes_of(*s_.slots[o].node) == bytes && s_.steps[step].kind == Step::Kind::kernel &&
+                           writes_over_safely(step, o);
+                });
+                if (dying != reads_[step].end()) {
+                    s.index = s_.slots[*dying].index;
+                    handed_over[*dying] = true;
+                    continue;
+                }
                 auto it = std::find_if(free.begin(), free.end(), [&](std::size_t b) { return bytes_of(*s_.buffers[b]) == bytes; });
                 if (it != free.end()) {
                     s.index = *it;
@@ -653,7 +670,7 @@ private:
             }
             auto release = [&](std::size_t slot) {
                 const Slot& s = s_.slots[slot];
-                if (s.kind == Slot::Kind::buffer && last_use[slot] == step &&
+                if (s.kind == Slot::Kind::buffer && last_use[slot] == step && !handed_over[slot] &&
                     std::find(free.begin(), free.end(), s.index) == free.end())
                     free.push_back(s.index);
             };

@@ -172,3 +172,19 @@ TEST_CASE("in place: a wrong request is a clear error", "[inplace][error][interp
     out[3] = by_name.at("x");  // wrong shape: the shape check comes first
     CHECK_USER_ERROR(program->run_into(by_name, out), Contains("output 3 must be a contiguous float32 ()"));
 }
+
+TEST_CASE("jit: a kernel's result takes a dying temporary's buffer only if it reads it element by element",
+          "[inplace][jit]") {
+    // t is a product's result (a temporary) that only the next kernel reads: that kernel's
+    // result (a temporary too: the product after it reads it) may be written over t when it
+    // reads t element by element (2t + 1), not when it reads t(j, i) for element (i, j).
+    Graph g;
+    const Value a = g.input("a", DType::f32, Shape{48, 48}), b = g.input("b", DType::f32, Shape{48, 48});
+    const Value t = matmul(a, b);
+    const Bindings bind{{"a", Tensor::randn(DType::f32, Shape{48, 48}, 1)}, {"b", Tensor::randn(DType::f32, Shape{48, 48}, 2)}};
+    for (const Value& y : {t * 2.0 + 1.0, t + transpose(t), relu(t) * transpose(t)}) {
+        const auto want = compile({matmul(y, a)}, Backend::interp)->run(bind);
+        const auto got = compile({matmul(y, a)}, Backend::jit)->run(bind);
+        CHECK(bitwise_equal(got[0], want[0]));
+    }
+}
