@@ -28,8 +28,8 @@ std::pair<const std::byte*, const std::byte*> byte_range(const Tensor& t) {
     return {first, first + (last + 1) * static_cast<std::int64_t>(dtype_size(t.dtype()))};
 }
 
+// Of two tensors on the same storage.
 bool overlap(const Tensor& a, const Tensor& b) {
-    if (!a.shares_storage_with(b)) return false;
     const auto [a0, a1] = byte_range(a);
     const auto [b0, b1] = byte_range(b);
     return a0 < b1 && b0 < a1;
@@ -107,8 +107,9 @@ void Program::check_outputs(std::span<const Tensor> outputs, std::span<const Ten
         if (outputs[k].dtype() != n.dtype() || outputs[k].shape() != n.shape() || !outputs[k].is_contiguous())
             throw UserError(fmt::format("run_into: output {} must be a contiguous {} {}, got {} {}", k, n.dtype(),
                                         n.shape(), outputs[k].dtype(), outputs[k].shape()));
+        const Storage* storage = outputs[k].storage().get();
         for (std::size_t i = 0; i < inputs.size(); ++i) {
-            if (!overlap(outputs[k], *inputs[i])) continue;
+            if (inputs[i]->storage().get() != storage || !overlap(outputs[k], *inputs[i])) continue;
             if (in_place_[k] != static_cast<int>(i))
                 throw UserError(fmt::format("run_into: output {} shares memory with input '{}', which it was not "
                                             "compiled to be written over (see InPlace)",
