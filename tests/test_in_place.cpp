@@ -4,6 +4,9 @@
 // wrong request is a clear error.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <random>
+
 #include "nnjit/autodiff.hpp"
 #include "nnjit/engine.hpp"
 #include "nnjit/fold_products.hpp"
@@ -186,5 +189,41 @@ TEST_CASE("jit: a kernel's result takes a dying temporary's buffer only if it re
         const auto want = compile({matmul(y, a)}, Backend::interp)->run(bind);
         const auto got = compile({matmul(y, a)}, Backend::jit)->run(bind);
         CHECK(bitwise_equal(got[0], want[0]));
+    }
+}
+
+TEST_CASE("in place: 200 random graphs give the results of separate tensors", "[inplace][interp][jit][random]") {
+    // Square matrices, so that products and transposes keep the shape: every value may be
+    // an output over either input, and products, transposes and elementwise ops read the
+    // inputs in every order and layout.
+    const Shape s{12, 12};
+    for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+        CAPTURE(seed);
+        std::mt19937_64 rng(seed);
+        const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+        Graph g;
+        const Value w = g.parameter("w", DType::f32, s), x = g.input("x", DType::f32, s);
+        std::vector<Value> pool{w, x};
+        for (std::size_t step = 0, steps = 2 + pick(6); step < steps; ++step) {
+            const Value a = pool[pick(pool.size())], b = pool[pick(pool.size())];
+            switch (pick(5)) {
+            case 0: pool.push_back(a * 0.5 + b); break;
+            case 1: pool.push_back(relu(a) - b); break;
+            case 2: pool.push_back(transpose(a) * b); break;
+            case 3: pool.push_back(matmul(a, b) * 0.1); break;
+            default: pool.push_back(a + transpose(b) * 0.25); break;
+            }
+        }
+        std::vector<Value> outputs;
+        for (std::size_t k = 0, n = 1 + pick(3); k < n; ++k) outputs.push_back(pool[2 + pick(pool.size() - 2)]);
+        if (pick(2) == 0) outputs.push_back(pool[pick(pool.size())]);  // maybe an input itself
+        const auto nodes = reachable_nodes(outputs);
+        const auto reads = [&](const Value& v) { return std::find(nodes.begin(), nodes.end(), v.node()) != nodes.end(); };
+        std::vector<InPlace> in_place;
+        if (reads(w)) in_place.push_back({0, "w"});
+        if (outputs.size() > 1 && reads(x) && pick(2) == 0) in_place.push_back({1, "x"});
+        const Bindings b{{"w", Tensor::randn(DType::f32, s, 2 * seed)}, {"x", Tensor::randn(DType::f32, s, 2 * seed + 1)}};
+        check_same_as_separate(outputs, in_place, b, Backend::interp);
+        check_same_as_separate(outputs, in_place, b, Backend::jit);
     }
 }
