@@ -26,13 +26,13 @@ bool dumping(std::string_view what) {
 
 std::string_view backend_name(Backend backend) { return backend == Backend::jit ? "jit" : "interp"; }
 
-std::unique_ptr<Program> compile(std::vector<Value> outputs, Backend backend) {
+std::unique_ptr<Program> compile(std::vector<Value> outputs, Backend backend, const std::vector<InPlace>& in_place) {
     if (outputs.empty()) throw UserError("compile: no outputs given");
-    if (backend == Backend::interp) return std::make_unique<Interpreter>(std::move(outputs));
+    if (backend == Backend::interp) return std::make_unique<Interpreter>(std::move(outputs), in_place);
     if (dumping("ir")) fmt::print(stderr, "---- graph ----\n{}", format_graph(outputs));
     jit::Plan plan = jit::fuse(std::move(outputs));
     if (dumping("fused")) fmt::print(stderr, "---- fused plan ----\n{}", jit::format_plan(plan));
-    return std::make_unique<jit::JitProgram>(std::move(plan));
+    return std::make_unique<jit::JitProgram>(std::move(plan), in_place);
 }
 
 JitReport inspect_jit(std::vector<Value> outputs) {

@@ -11,6 +11,7 @@
 
 #include <omp.h>
 
+#include "../dsl/in_place_order.hpp"
 #include "../dsl/kernels.hpp"
 #include "engine.hpp"
 #include "nnjit/error.hpp"
@@ -177,13 +178,21 @@ struct JitProgram::Schedule {
     std::int64_t partial_chunks = 1;
     bool partial_overflow = false;
     // Outputs no step writes: views, placeholders, literals, constants, and outputs listed
-    // twice (`first`: the earlier output holding the same node), copied at the end.
+    // twice (`first`: the earlier output holding the same node), copied at the end; one that
+    // may be written over an input is `held` (copied out of the inputs before any is written).
     struct LateOutput {
         std::size_t k = 0;
         int first = -1;
         const Node* node = nullptr;
+        bool held = false;
     };
     std::vector<LateOutput> late;
+    // Outputs over inputs that could not be written in place: computed into a buffer (`slot`),
+    // copied into output k at the end.
+    struct Staged {
+        std::size_t slot = 0, k = 0;
+    };
+    std::vector<Staged> staged;
 };
 
 struct JitProgram::Workspace {
@@ -249,11 +258,7 @@ public:
             case Step::Kind::node: node(step.index); break;
             }
         }
-        for (const auto& late : s_.late) {
-            Tensor& out = outputs_[late.k];
-            if (late.first >= 0) copy_into(outputs_[static_cast<std::size_t>(late.first)], out);
-            else copy_into(tensor_of(late.node), out);
-        }
+        finish_outputs();
         if (copied)
             for (auto& c : ws_.copies) c.reset();
     }
@@ -263,6 +268,23 @@ private:
     Workspace& ws_;
     std::span<const Tensor* const> inputs_;
     std::span<Tensor> outputs_;
+
+    // The outputs no step wrote in place, in an order that reads every input before an output
+    // is copied over it.
+    void finish_outputs() {
+        std::vector<Tensor> held;
+        for (const auto& late : s_.late) {
+            if (late.first >= 0) continue;
+            if (late.held) held.push_back(tensor_of(late.node).clone());
+            else copy_into(tensor_of(late.node), outputs_[late.k]);
+        }
+        for (const auto& staged : s_.staged) copy_into(slot_tensor(staged.slot), outputs_[staged.k]);
+        std::size_t h = 0;
+        for (const auto& late : s_.late)
+            if (late.first < 0 && late.held) copy_into(held[h++], outputs_[late.k]);
+        for (const auto& late : s_.late)
+            if (late.first >= 0) copy_into(outputs_[static_cast<std::size_t>(late.first)], outputs_[late.k]);
+    }
 
     void kernel(const KernelStep& k) {
         const KernelFn fn = k.fn;
@@ -332,8 +354,10 @@ private:
 // Works out the schedule: slots, steps, and which temporaries share a buffer.
 class JitProgram::Scheduler {
 public:
-    Scheduler(const Plan& plan, std::span<const Node* const> placeholders, const std::vector<CompiledKernel>& kernels)
-        : plan_(plan), kernels_(kernels) {
+    // in_place: per output, the input (placeholder index) it may be written over, or -1.
+    Scheduler(const Plan& plan, std::span<const Node* const> placeholders, const std::vector<CompiledKernel>& kernels,
+              std::span<const int> in_place)
+        : plan_(plan), kernels_(kernels), in_place_(in_place) {
         const Graph& g = plan.outputs.front().graph();
         s_.slot_of.assign(static_cast<std::size_t>(g.size()), -1);
         for (std::size_t i = 0; i < placeholders.size(); ++i) add_slot(placeholders[i], Slot::Kind::input, i);
@@ -361,9 +385,10 @@ public:
             const int slot = s_.slot_of[static_cast<std::size_t>(n->id())];
             const bool written = slot >= 0 && s_.slots[static_cast<std::size_t>(slot)].kind == Slot::Kind::output;
             if (written && first == static_cast<int>(k)) continue;
-            s_.late.push_back({k, first == static_cast<int>(k) ? -1 : first, n});
+            s_.late.push_back({k, first == static_cast<int>(k) ? -1 : first, n, in_place_[k] >= 0});
             if (first == static_cast<int>(k)) sources(n, reads_.back());
         }
+        order_in_place_writes();
         share_buffers();
         return std::move(s_);
     }
@@ -371,7 +396,9 @@ public:
 private:
     const Plan& plan_;
     const std::vector<CompiledKernel>& kernels_;
+    std::span<const int> in_place_;
     Schedule s_;
+    std::vector<int> step_kernel_;  // per step: its kernel in plan_.kernels, or -1
     std::vector<int> first_output_;  // per node id: the first output it is, or -1
     // Per step (and one more for the late outputs): the slots it writes and reads.
     std::vector<std::vector<std::size_t>> writes_, reads_;
@@ -407,6 +434,7 @@ private:
         const FusedKernel& fk = plan_.kernels[index];
         writes_.emplace_back();
         reads_.emplace_back();
+        step_kernel_.push_back(static_cast<int>(index));
         KernelStep k;
         k.fn = kernels_[index].fn;
         k.chunks = chunks_of(fk.spec);
@@ -486,6 +514,7 @@ private:
     void add_node(const Node* n) {
         writes_.emplace_back();
         reads_.emplace_back();
+        step_kernel_.push_back(-1);
         if (n->op() == Op::MatMul) {
             const auto a = matrix(n->input(0)), b = matrix(n->input(1));
             const std::int64_t m = n->shape()[0], cols = n->shape()[1], inner = n->input(0)->shape()[1];
@@ -503,9 +532,109 @@ private:
         s_.steps.push_back({Step::Kind::node, written_slot(n)});
     }
 
+    // Whether `step` computes its result correctly when that result is written over `input`
+    // (a slot), which it may read: a kernel reads it only element by element at the index it
+    // stores (all of an element's loads come before its stores), a matmul_acc only as the
+    // accumulator BLAS updates where it is; any other step not at all.
+    bool writes_over_safely(std::size_t step, std::size_t input) const {
+        const Step& st = s_.steps[step];
+        if (st.kind == Step::Kind::kernel) {
+            const KernelStep& k = s_.kernels[st.index];
+            const KernelSpec& spec = plan_.kernels[static_cast<std::size_t>(step_kernel_[step])].spec;
+            std::vector<std::int64_t> same_element(spec.dims.size(), 1);
+            for (std::size_t d = spec.dims.size() - 1; d-- > 0;) same_element[d] = same_element[d + 1] * spec.dims[d + 1];
+            for (std::size_t j = 0; j < k.reads.size(); ++j)
+                if (k.reads[j] == input && spec.operands[j] != same_element) return false;
+            return true;
+        }
+        if (st.kind == Step::Kind::matmul) {
+            const MatmulStep& m = s_.matmuls[st.index];
+            return m.a != input && m.b != input;
+        }
+        const Node* n = s_.slots[st.index].node;
+        for (std::size_t a = 0; a < n->inputs().size(); ++a) {
+            const Node* in = n->inputs()[a];
+            if (n->op() == Op::MatMulAcc && a == 2 && s_.slot_of[static_cast<std::size_t>(in->id())] == static_cast<int>(input))
+                continue;
+            std::vector<std::size_t> read;
+            sources(in, read);
+            if (std::find(read.begin(), read.end(), input) != read.end()) return false;
+        }
+        return true;
+    }
+
+    // Outputs written over inputs: each step writing one goes after every other step reading
+    // its input (the steps are reordered); one that cannot is staged (a buffer, copied at the
+    // end).
+    void order_in_place_writes() {
+        const std::size_t steps = writes_.size();
+        constexpr std::size_t none = ~std::size_t{0};
+        std::vector<std::size_t> writer(s_.slots.size(), none);
+        for (std::size_t i = 0; i < steps; ++i)
+            for (std::size_t slot : writes_[i]) writer[slot] = i;
+        std::vector<std::vector<std::size_t>> after(steps);
+        for (std::size_t j = 0; j < steps; ++j)
+            for (std::size_t slot : reads_[j])
+                if (writer[slot] != none && writer[slot] != j) after[j].push_back(writer[slot]);
+        const auto reads = [&](std::size_t step, std::size_t slot) {
+            return std::find(reads_[step].begin(), reads_[step].end(), slot) != reads_[step].end();
+        };
+        std::vector<detail::InPlaceWrite> writes;
+        std::vector<std::size_t> written;  // the output slot of each write
+        for (std::size_t k = 0; k < plan_.outputs.size(); ++k) {
+            if (in_place_[k] < 0) continue;
+            const int slot = s_.slot_of[static_cast<std::size_t>(plan_.outputs[k].node()->id())];
+            if (slot < 0 || s_.slots[static_cast<std::size_t>(slot)].kind != Slot::Kind::output ||
+                s_.slots[static_cast<std::size_t>(slot)].index != k)
+                continue;  // a late output: copied at the end
+            const auto out = static_cast<std::size_t>(slot), input = static_cast<std::size_t>(in_place_[k]);
+            const std::size_t w = writer[out];
+            // The late outputs are copied after every step: one reading the input needs it intact.
+            if (!writes_over_safely(w, input) || reads(steps, input)) {
+                stage(out);
+                continue;
+            }
+            detail::InPlaceWrite write{w, {}};
+            for (std::size_t j = 0; j < steps; ++j)
+                if (j != w && reads(j, input)) write.readers.push_back(j);
+            writes.push_back(std::move(write));
+            written.push_back(out);
+        }
+        if (writes.empty() && s_.staged.empty()) return;
+        const detail::InPlaceOrder planned = detail::order_in_place_writes(after, writes);
+        for (std::size_t j = 0; j < writes.size(); ++j)
+            if (!planned.in_place[j]) stage(written[j]);
+        std::vector<Step> ordered_steps;
+        std::vector<int> ordered_kernels;
+        std::vector<std::vector<std::size_t>> ordered_reads, ordered_writes;
+        for (std::size_t i : planned.order) {
+            ordered_steps.push_back(s_.steps[i]);
+            ordered_kernels.push_back(step_kernel_[i]);
+            ordered_reads.push_back(std::move(reads_[i]));
+            ordered_writes.push_back(std::move(writes_[i]));
+        }
+        ordered_reads.push_back(std::move(reads_.back()));
+        s_.steps = std::move(ordered_steps);
+        step_kernel_ = std::move(ordered_kernels);
+        reads_ = std::move(ordered_reads);
+        writes_ = std::move(ordered_writes);
+    }
+
+    // Output `slot` goes to a buffer that lives to the end of the run, copied out then.
+    void stage(std::size_t slot) {
+        Slot& s = s_.slots[slot];
+        s_.staged.push_back({slot, s.index});
+        s.kind = Slot::Kind::buffer;
+        s.index = 0;
+        reads_.back().push_back(slot);
+    }
+
     // Temporaries whose lifetimes do not overlap share a buffer of their size: a step's
     // results take buffers freed by earlier steps, then the buffers of values no later step
-    // reads are freed (never those of the step's own inputs before it has run).
+    // reads are freed (never those of the step's own inputs before it has run). A kernel's
+    // result may also take the buffer of an operand read for the last time by that kernel,
+    // element by element at the index stored (as writes_over_safely): written in place, the
+    // result lands in cache lines the kernel has just read instead of lines it must fetch.
     void share_buffers() {
         std::vector<std::size_t> last_use(s_.slots.size(), 0);
         for (std::size_t step = 0; step < reads_.size(); ++step) {
@@ -514,11 +643,22 @@ private:
                 for (std::size_t slot : writes_[step]) last_use[slot] = std::max(last_use[slot], step);
         }
         std::vector<std::size_t> free;  // buffers
+        std::vector<bool> handed_over(s_.slots.size(), false);  // a slot whose buffer a result took
         for (std::size_t step = 0; step < writes_.size(); ++step) {
             for (std::size_t slot : writes_[step]) {
                 Slot& s = s_.slots[slot];
                 if (s.kind != Slot::Kind::buffer) continue;
                 const std::size_t bytes = bytes_of(*s.node);
+                const auto dying = std::find_if(reads_[step].begin(), reads_[step].end(), [&](std::size_t o) {
+                    return s_.slots[o].kind == Slot::Kind::buffer && last_use[o] == step && !handed_over[o] &&
+                           bytes_of(*s_.slots[o].node) == bytes && s_.steps[step].kind == Step::Kind::kernel &&
+                           writes_over_safely(step, o);
+                });
+                if (dying != reads_[step].end()) {
+                    s.index = s_.slots[*dying].index;
+                    handed_over[*dying] = true;
+                    continue;
+                }
                 auto it = std::find_if(free.begin(), free.end(), [&](std::size_t b) { return bytes_of(*s_.buffers[b]) == bytes; });
                 if (it != free.end()) {
                     s.index = *it;
@@ -530,7 +670,7 @@ private:
             }
             auto release = [&](std::size_t slot) {
                 const Slot& s = s_.slots[slot];
-                if (s.kind == Slot::Kind::buffer && last_use[slot] == step &&
+                if (s.kind == Slot::Kind::buffer && last_use[slot] == step && !handed_over[slot] &&
                     std::find(free.begin(), free.end(), s.index) == free.end())
                     free.push_back(s.index);
             };
@@ -540,8 +680,8 @@ private:
     }
 };
 
-JitProgram::JitProgram(Plan plan)
-    : Program(plan.outputs), graph_nodes_(plan.outputs.front().graph().nodes_owner()), plan_(std::move(plan)) {
+JitProgram::JitProgram(Plan plan, const std::vector<InPlace>& in_place)
+    : Program(plan.outputs, in_place), graph_nodes_(plan.outputs.front().graph().nodes_owner()), plan_(std::move(plan)) {
     Engine& engine = Engine::instance();
     // Kernels already in the engine's memory cache are taken here, on this thread; the others
     // compile side by side (the engine is thread-safe) when there are several. An exception
@@ -565,7 +705,7 @@ JitProgram::JitProgram(Plan plan)
     }
     if (count > 1) release_threads();  // as run_chunks: no thread left spinning
     if (error) std::rethrow_exception(error);
-    schedule_ = std::make_unique<const Schedule>(Scheduler(plan_, placeholder_nodes(), kernels_).run());
+    schedule_ = std::make_unique<const Schedule>(Scheduler(plan_, placeholder_nodes(), kernels_, in_place_inputs()).run());
 }
 
 JitProgram::~JitProgram() = default;
@@ -602,14 +742,14 @@ void JitProgram::execute(std::span<const Tensor* const> inputs, std::span<Tensor
 
 void JitProgram::run_into(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) const {
     check_inputs(inputs);
-    check_outputs(outputs);
+    check_outputs(outputs, inputs);
     execute(inputs, outputs);
 }
 
 void JitProgram::run_into(const Bindings& bindings, std::span<Tensor> outputs) const {
     std::vector<const Tensor*> inputs(placeholder_nodes().size());
     find_inputs(bindings, inputs);
-    check_outputs(outputs);
+    check_outputs(outputs, inputs);
     execute(inputs, outputs);
 }
 

@@ -23,8 +23,10 @@ namespace nnjit::jit {
 
 class JitProgram final : public Program {
 public:
-    // Compiles every kernel of the plan (through the engine's caches).
-    explicit JitProgram(Plan plan);
+    // Compiles every kernel of the plan (through the engine's caches). The steps run in the
+    // plan's order, except that an output written over an input (in_place) is computed after
+    // every other step reading that input.
+    JitProgram(Plan plan, const std::vector<InPlace>& in_place = {});
     ~JitProgram() override;
     std::vector<Tensor> run(const Bindings& bindings) const override;
     void run_into(const Bindings& bindings, std::span<Tensor> outputs) const override;

@@ -61,7 +61,9 @@ struct Trainer::Impl {
     std::vector<std::string> state_names;  // "<slot>/<parameter>"
     // Current parameters then current slots, in the order of outputs[2...]; point into bindings.
     std::vector<Tensor*> current;
-    std::vector<Tensor> results;  // the buffers run_into writes, in the order of outputs
+    // The tensors run_into writes, in the order of outputs: the new parameters and slots are
+    // the current ones, written over in place.
+    std::vector<Tensor> results;
     std::vector<std::pair<std::string, Tensor*>> scalars;
     Tensor batch_x, batch_target;  // train_epoch's gather buffers
     // With diagnostics: outputs[diagnostics_begin...] are, per layer, active, zeros, |dW|^2.
@@ -149,7 +151,13 @@ Trainer::Trainer(Sequential model, const Parameters& initial, Loss loss, const O
     // Weight gradients that only the update reads are accumulated by BLAS straight into the
     // new weights (SGD), or into the new velocity (momentum): see fold_products.hpp.
     im.outputs = fold_products(im.outputs);
-    im.program = compile(im.outputs, options.backend);
+    // Each new parameter and slot is written over the current one (see InPlace): no second
+    // buffer, and the folded products accumulate into the parameter where it is.
+    std::vector<InPlace> in_place;
+    for (std::size_t i = 0; i < im.parameter_names.size(); ++i) in_place.push_back({2 + i, im.parameter_names[i]});
+    for (std::size_t i = 0; i < im.state_names.size(); ++i)
+        in_place.push_back({2 + im.parameter_names.size() + i, im.state_names[i]});
+    im.program = compile(im.outputs, options.backend, in_place);
 
     // Bindings: every map entry is made once; steps only swap the tensors inside them.
     im.bindings.emplace(kInputName, Tensor::zeros(dt, x.shape()));
@@ -164,7 +172,10 @@ Trainer::Trainer(Sequential model, const Parameters& initial, Loss loss, const O
     for (const std::string& name : im.program->input_names()) im.inputs.push_back(&im.bindings.at(name));
     im.x = &im.bindings.at(std::string(kInputName));
     im.target = &im.bindings.at(std::string(kTargetName));
-    for (const Value& v : im.outputs) im.results.push_back(Tensor::empty(v.dtype(), v.shape()));
+    for (std::size_t k = 0; k < im.outputs.size(); ++k) {
+        const bool updated = k >= 2 && k < 2 + im.current.size();
+        im.results.push_back(updated ? *im.current[k - 2] : Tensor::empty(im.outputs[k].dtype(), im.outputs[k].shape()));
+    }
     im.batch_x = Tensor::empty(dt, x.shape());
     im.batch_target = Tensor::empty(dt, target.shape());
 }
@@ -185,9 +196,7 @@ double Trainer::step(const Tensor& x, const Tensor& target) {
     for (const auto& [name, value] : optimizer_->scalars(steps_))
         for (auto& [bound, tensor] : im.scalars)
             if (bound == name) set_scalar(*tensor, value);
-    im.program->run_into(im.inputs, im.results);
-    // The new values become the current ones; the old buffers are written by the next step.
-    for (std::size_t i = 0; i < im.current.size(); ++i) std::swap(*im.current[i], im.results[2 + i]);
+    im.program->run_into(im.inputs, im.results);  // the parameters and slots are updated in place
     for (std::size_t l = 0; l < im.diagnostics.size(); ++l) {
         const std::size_t o = im.diagnostics_begin + 3 * l;
         im.diagnostics[l].add_step(im.results[o], im.results[o + 1], im.results[o + 2], options_.batch_size);

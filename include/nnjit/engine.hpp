@@ -15,8 +15,10 @@ enum class Backend { interp, jit };
 
 std::string_view backend_name(Backend backend);
 
-// Compiles `outputs` (all of one graph) for `backend`.
-std::unique_ptr<Program> compile(std::vector<Value> outputs, Backend backend = Backend::jit);
+// Compiles `outputs` (all of one graph) for `backend`; `in_place` lists the outputs that may
+// be written over inputs (see InPlace).
+std::unique_ptr<Program> compile(std::vector<Value> outputs, Backend backend = Backend::jit,
+                                 const std::vector<InPlace>& in_place = {});
 
 // What the JIT makes of a graph, as text: how it was cut into kernels, the optimised LLVM IR
 // and the host assembly of those kernels.

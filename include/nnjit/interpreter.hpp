@@ -14,7 +14,9 @@ namespace nnjit {
 
 class Interpreter final : public Program {
 public:
-    explicit Interpreter(std::vector<Value> outputs);
+    // Nodes run in the order of the graph, except that an output written over an input
+    // (in_place) is computed after every other reader of that input.
+    explicit Interpreter(std::vector<Value> outputs, const std::vector<InPlace>& in_place = {});
     std::vector<Tensor> run(const Bindings& bindings) const override;
     // Output nodes write straight into `outputs` (like PyTorch's out= variants).
     void run_into(const Bindings& bindings, std::span<Tensor> outputs) const override;
@@ -30,6 +32,7 @@ private:
     std::vector<int> last_use_;              // per position in order_: last position reading it
     std::vector<std::vector<int>> input_positions_;  // per node: positions of its inputs
     std::vector<int> output_positions_;      // position in order_ of each output
+    std::vector<int> caller_output_;         // per position: the caller's output it is written into, or -1
     std::vector<Tensor> constants_;          // per position: the value of constants and literals
     std::vector<int> input_index_;           // per position: index in input_names() of a placeholder
     // inputs: checked, in input_names() order.

@@ -22,6 +22,19 @@ namespace nnjit {
 
 using Bindings = std::map<std::string, Tensor, std::less<>>;
 
+// An output that may be written over one of the program's inputs, declared when compiling:
+// run_into may then be given the same tensor as that input and as that output (a training
+// step updating its parameters and optimizer state where they are, with no second buffer and
+// no copy). The engine orders every read of the input before the write over it; where no
+// order can (a later step reads both the input and the new value) or the step computing the
+// output cannot write over its own operand, the output is computed into a temporary and
+// copied over the input at the end of the run. Either way the results are those of a run
+// with separate tensors. Passing separate tensors stays allowed.
+struct InPlace {
+    std::size_t output;  // index into the outputs
+    std::string input;   // name of the input (placeholder) it may be written over
+};
+
 class Program {
 public:
     virtual ~Program() = default;
@@ -30,8 +43,10 @@ public:
     virtual std::vector<Tensor> run(const Bindings& bindings) const = 0;
 
     // Runs the graph writing into caller-owned outputs, each already of the output's dtype and
-    // shape and contiguous, so that repeated runs allocate nothing for their results. The
-    // default runs run() and copies; an engine that can write in place overrides it.
+    // shape and contiguous, so that repeated runs allocate nothing for their results. An
+    // output may share memory with an input only as declared by InPlace, and then only as the
+    // very same tensor: anything else is a UserError. The default runs run() and copies; an
+    // engine that can write in place overrides it.
     virtual void run_into(const Bindings& bindings, std::span<Tensor> outputs) const;
 
     // The placeholders (inputs and parameters) the outputs depend on, sorted by name: the
@@ -43,9 +58,15 @@ public:
     // names up; the engines override it.
     virtual void run_into(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) const;
 
+    // Per output: the index in input_names() of the input it may be written over, or -1.
+    std::span<const int> in_place_inputs() const { return in_place_; }
+
 protected:
-    // Records what the checks below need: the placeholders the outputs depend on, the outputs.
-    explicit Program(std::span<const Value> outputs);
+    // Records what the checks below need: the placeholders the outputs depend on, the outputs,
+    // the outputs that may be written over inputs (a UserError for an output index out of
+    // range, a name that is no input of the program, a dtype or shape that differs, an output
+    // or an input declared twice).
+    Program(std::span<const Value> outputs, std::span<const InPlace> in_place);
     Program(const Program&) = delete;
     Program& operator=(const Program&) = delete;
 
@@ -59,14 +80,16 @@ protected:
     // the graph meets is the one named.
     void check_inputs(std::span<const Tensor* const> inputs) const;
     // A UserError unless `outputs` are as many as the program's, each contiguous and of its
-    // output's dtype and shape.
-    void check_outputs(std::span<const Tensor> outputs) const;
+    // output's dtype and shape, and none shares memory with an input (checked) other than as
+    // in_place_inputs() allows: the very same tensor.
+    void check_outputs(std::span<const Tensor> outputs, std::span<const Tensor* const> inputs) const;
 
 private:
     std::vector<const Node*> placeholders_;  // sorted by name
     std::vector<std::string> input_names_;
     std::vector<std::size_t> check_order_;   // indices into placeholders_, in graph order
     std::vector<const Node*> output_nodes_;
+    std::vector<int> in_place_;  // per output
 };
 
 // The tensor bound to `placeholder`, checked against its dtype and shape.

@@ -1,8 +1,8 @@
 // The trainer: one training step - forward, loss, backward, optimizer update - is ONE graph,
 // compiled once for the chosen engine and run per batch. Parameters and optimizer state are
-// inputs of that graph; their updated values are outputs, written (run_into) into a second
-// set of buffers which are then swapped with the first: a step copies no parameter and
-// allocates nothing for them.
+// inputs of that graph; their updated values are outputs written over them (run_into with
+// InPlace): a step keeps one buffer per parameter and slot, copies none and allocates nothing
+// for them.
 #pragma once
 
 #include <cstdint>
