@@ -28,6 +28,7 @@ public:
     std::size_t bytes() const { return bytes_; }
 
 private:
+    void* allocation_;  // what was allocated: data_ is aligned within it
     std::byte* data_;
     std::size_t bytes_;
 };
