@@ -52,7 +52,7 @@ Tensor::Tensor() : Tensor(zeros(DType::f32, Shape{})) {}
 Tensor::Tensor(std::shared_ptr<Storage> storage, DType dtype, Shape shape, std::vector<std::int64_t> strides,
                std::int64_t offset)
     : storage_(std::move(storage)), dtype_(dtype), shape_(std::move(shape)), strides_(std::move(strides)),
-      offset_(offset) {}
+      offset_(offset), contiguous_(row_major()) {}
 
 void Tensor::check_dtype(DType wanted) const {
     if (wanted != dtype_)
@@ -145,9 +145,8 @@ Tensor Tensor::rand(DType dtype, Shape shape, std::uint64_t seed) {
     });
 }
 
-bool Tensor::is_contiguous() const {
-    // As strides_ == contiguous_strides(shape_), without making that vector (this is asked
-    // on every run of a program, for every tensor it is given).
+bool Tensor::row_major() const {
+    // As strides_ == contiguous_strides(shape_), without making that vector.
     bool row_major = true;
     std::uint64_t expected = 1;  // unsigned, as in contiguous_strides
     for (int i = rank() - 1; i >= 0; --i) {
