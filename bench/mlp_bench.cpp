@@ -3,7 +3,8 @@
 //   mlp_train_step/{jit,interp,libtorch}/32-64-64-1x32
 //   mlp_train_step_sgd/{jit,interp,libtorch}/784-512-512-10x256  the same with plain SGD
 //   mlp_infer/{jit,interp,libtorch}/32-64-64-1x1             one sample
-//   mlp_infer/{jit,interp,libtorch}/784-512-512-10x256
+//   mlp_infer/{jit,interp,libtorch}/784-512-512-10x256         Predictor::predict (a new result)
+//   mlp_infer_into/{jit,interp}/32-64-64-1x1                   Predictor::predict_into (a reused one)
 // ReLU between layers; softmax cross-entropy for 10 outputs, binary cross-entropy from logits
 // for one. The nnjit steps report the time split: `gemm_ms` is the same sequence of matrix
 // products (the step's shapes and transposes) called directly on BLAS, timed between the
@@ -149,16 +150,18 @@ void register_train_step(const MlpCase& c, Backend backend) {
     })->UseManualTime()->Unit(benchmark::kMicrosecond);
 }
 
-void register_infer(const MlpCase& c, Backend backend) {
-    const std::string name = fmt::format("mlp_infer/{}/{}", backend_name(backend), size_name(c));
-    benchmark::RegisterBenchmark(name.c_str(), [c, backend](benchmark::State& state) {
+// into: predict_into a result tensor made once, else predict (which makes one per call).
+void register_infer(const MlpCase& c, Backend backend, bool into) {
+    const std::string name = fmt::format("{}/{}/{}", into ? "mlp_infer_into" : "mlp_infer", backend_name(backend), size_name(c));
+    benchmark::RegisterBenchmark(name.c_str(), [c, backend, into](benchmark::State& state) {
         const auto net = nn::mlp(c.sizes, nn::Activation::relu());
         const nn::Parameters params = net.init(DType::f32, 1);
         const nn::Predictor predictor(net, backend, DType::f32, c.batch);
         Tensor x, target;
         make_batch(c, c.batch, x, target);
-        benchmark::DoNotOptimize(predictor.predict(x, params));  // compiles the plan
-        time_calls(state, [&] { benchmark::DoNotOptimize(predictor.predict(x, params)); });
+        Tensor out = predictor.predict(x, params);  // compiles the plan
+        if (into) time_calls(state, [&] { predictor.predict_into(x, params, out); benchmark::ClobberMemory(); });
+        else time_calls(state, [&] { benchmark::DoNotOptimize(predictor.predict(x, params)); });
     })->UseManualTime()->Unit(benchmark::kMicrosecond);
 }
 
@@ -199,8 +202,9 @@ void register_all() {
         register_torch(c);
 #endif
     }
+    for (Backend b : {Backend::jit, Backend::interp}) register_infer(one, b, true);
     for (const MlpCase& c : {one, big}) {
-        for (Backend b : {Backend::jit, Backend::interp}) register_infer(c, b);
+        for (Backend b : {Backend::jit, Backend::interp}) register_infer(c, b, false);
 #ifdef NNJIT_HAVE_LIBTORCH
         register_torch_infer(c);
 #endif
