@@ -3,13 +3,15 @@
 //   mlp_train_step/{jit,interp,libtorch}/32-64-64-1x32
 //   mlp_train_step_sgd/{jit,interp,libtorch}/784-512-512-10x256  the same with plain SGD
 //   mlp_infer/{jit,interp,libtorch}/32-64-64-1x1             one sample
-//   mlp_infer/{jit,interp,libtorch}/784-512-512-10x256
+//   mlp_infer/{jit,interp,libtorch}/784-512-512-10x256         Predictor::predict (a new result)
+//   mlp_infer_into/{jit,interp}/32-64-64-1x1                   Predictor::predict_into (a reused one)
 // ReLU between layers; softmax cross-entropy for 10 outputs, binary cross-entropy from logits
 // for one. The nnjit steps report the time split: `gemm_ms` is the same sequence of matrix
 // products (the step's shapes and transposes) called directly on BLAS, timed between the
 // steps, and `outside_pct` the share of the step that is not those products. Every time is
 // the calling thread's CPU time (one thread does all the work): on a loaded machine, wall time
-// also counts the turns of other processes.
+// also counts the turns of other processes. Inference reads that clock once per
+// kCallsPerClockRead calls (time_calls says why).
 // Run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 (one thread is what the goals measure).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -97,6 +99,28 @@ double thread_seconds() {
     return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
+// Reading this thread's CPU clock is a system call, and part of it falls inside the interval
+// it measures: two reads in a row differ by ~0.55 us on the project's VM, as much as a whole
+// single-sample inference. So inference reads the clock once per this many calls (one call
+// per benchmark iteration still) and adds the time of those calls together.
+constexpr int kCallsPerClockRead = 64;
+
+// Runs `call` once per benchmark iteration and records the iterations' thread CPU time.
+template <class Call> void time_calls(benchmark::State& state, const Call& call) {
+    int pending = 0;
+    double t0 = thread_seconds();
+    for (auto _ : state) {
+        call();
+        if (++pending == kCallsPerClockRead) {
+            const double t = thread_seconds();
+            state.SetIterationTime(t - t0);  // adds: the calls' total, whatever iteration it comes in
+            t0 = t;
+            pending = 0;
+        }
+    }
+    if (pending > 0) state.SetIterationTime(thread_seconds() - t0);
+}
+
 void register_train_step(const MlpCase& c, Backend backend) {
     const std::string name = fmt::format("{}/{}/{}", workload(c), backend_name(backend), size_name(c));
     benchmark::RegisterBenchmark(name.c_str(), [c, backend](benchmark::State& state) {
@@ -126,20 +150,18 @@ void register_train_step(const MlpCase& c, Backend backend) {
     })->UseManualTime()->Unit(benchmark::kMicrosecond);
 }
 
-void register_infer(const MlpCase& c, Backend backend) {
-    const std::string name = fmt::format("mlp_infer/{}/{}", backend_name(backend), size_name(c));
-    benchmark::RegisterBenchmark(name.c_str(), [c, backend](benchmark::State& state) {
+// into: predict_into a result tensor made once, else predict (which makes one per call).
+void register_infer(const MlpCase& c, Backend backend, bool into) {
+    const std::string name = fmt::format("{}/{}/{}", into ? "mlp_infer_into" : "mlp_infer", backend_name(backend), size_name(c));
+    benchmark::RegisterBenchmark(name.c_str(), [c, backend, into](benchmark::State& state) {
         const auto net = nn::mlp(c.sizes, nn::Activation::relu());
         const nn::Parameters params = net.init(DType::f32, 1);
         const nn::Predictor predictor(net, backend, DType::f32, c.batch);
         Tensor x, target;
         make_batch(c, c.batch, x, target);
-        benchmark::DoNotOptimize(predictor.predict(x, params));  // compiles the plan
-        for (auto _ : state) {
-            const double t0 = thread_seconds();
-            benchmark::DoNotOptimize(predictor.predict(x, params));
-            state.SetIterationTime(thread_seconds() - t0);
-        }
+        Tensor out = predictor.predict(x, params);  // compiles the plan
+        if (into) time_calls(state, [&] { predictor.predict_into(x, params, out); benchmark::ClobberMemory(); });
+        else time_calls(state, [&] { benchmark::DoNotOptimize(predictor.predict(x, params)); });
     })->UseManualTime()->Unit(benchmark::kMicrosecond);
 }
 
@@ -164,11 +186,7 @@ void register_torch_infer(const MlpCase& c) {
                                  [c](benchmark::State& state) {
                                      TorchMlp net(c.sizes, c.batch, 1, true);
                                      net.infer(c.batch);
-                                     for (auto _ : state) {
-                                         const double t0 = thread_seconds();
-                                         net.infer(c.batch);
-                                         state.SetIterationTime(thread_seconds() - t0);
-                                     }
+                                     time_calls(state, [&] { net.infer(c.batch); });
                                  })
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
@@ -184,8 +202,9 @@ void register_all() {
         register_torch(c);
 #endif
     }
+    for (Backend b : {Backend::jit, Backend::interp}) register_infer(one, b, true);
     for (const MlpCase& c : {one, big}) {
-        for (Backend b : {Backend::jit, Backend::interp}) register_infer(c, b);
+        for (Backend b : {Backend::jit, Backend::interp}) register_infer(c, b, false);
 #ifdef NNJIT_HAVE_LIBTORCH
         register_torch_infer(c);
 #endif

@@ -28,6 +28,7 @@ public:
     std::size_t bytes() const { return bytes_; }
 
 private:
+    void* allocation_;  // what was allocated: data_ is aligned within it
     std::byte* data_;
     std::size_t bytes_;
 };
@@ -59,7 +60,8 @@ public:
     int rank() const { return shape_.rank(); }
     std::int64_t numel() const { return shape_.numel(); }
     const std::vector<std::int64_t>& strides() const { return strides_; }
-    bool is_contiguous() const;
+    // Worked out when the tensor is made: asked on every run of a program, for every tensor.
+    bool is_contiguous() const { return contiguous_; }
     // True when this tensor and `other` share storage.
     bool shares_storage_with(const Tensor& other) const { return storage_ == other.storage_; }
     const std::shared_ptr<Storage>& storage() const { return storage_; }
@@ -98,12 +100,14 @@ private:
     Tensor(std::shared_ptr<Storage> storage, DType dtype, Shape shape, std::vector<std::int64_t> strides,
            std::int64_t offset);
     void check_dtype(DType wanted) const;
+    bool row_major() const;  // strides are those of a contiguous tensor of this shape
 
     std::shared_ptr<Storage> storage_;
     DType dtype_ = DType::f32;
     Shape shape_;
     std::vector<std::int64_t> strides_;
     std::int64_t offset_ = 0;
+    bool contiguous_ = true;
 };
 
 template <class T> T* Tensor::data() {

@@ -23,12 +23,20 @@ public:
 
     // x: (n, input_size) of the predictor's dtype. Returns (n, output_size).
     Tensor predict(const Tensor& x, const Parameters& params) const;
+    // As predict, writing into `out`: a contiguous (n, output_size) tensor of the predictor's
+    // dtype (else a UserError), which may be reused from call to call: then a prediction of
+    // at most batch_size contiguous rows allocates nothing.
+    void predict_into(const Tensor& x, const Parameters& params, Tensor& out) const;
 
     const Sequential& model() const { return model_; }
 
 private:
     struct Plan;
     const Plan& plan(std::int64_t rows) const;
+    // A UserError unless x is (n, input_size) of the predictor's dtype.
+    void check_input(const Tensor& x) const;
+    // Predicts x (checked) into result (contiguous, of the right shape).
+    void run(const Tensor& x, const Parameters& params, Tensor& result) const;
 
     Sequential model_;
     Backend backend_;
