@@ -137,6 +137,42 @@ TEST_CASE("jit: broadcast operands are read in place, forward bit for bit, gradi
     }
 }
 
+// The loop takes two vectors per iteration and masks the rest (at most two vectors): every
+// length up to four pairs of vectors and one more, every row length around a pair in a 2-D
+// domain, with a where() on a comparison (selected on the comparison itself), register
+// sums over a row and per-column sums over the rows.
+TEST_CASE("jit: every length around the two-vector loop and its masked rest", "[jit][codegen]") {
+    for (DType dtype : {DType::f32, DType::f64}) {
+        const std::int64_t lanes = jit::Engine::instance().vector_bits() / (dtype == DType::f32 ? 32 : 64);
+        std::vector<Shape> shapes;
+        for (std::int64_t n = 0; n <= 8 * lanes + 1; ++n) shapes.push_back(Shape{n});
+        for (std::int64_t n : {2 * lanes - 1, 2 * lanes, 2 * lanes + 1, 3 * lanes}) shapes.push_back(Shape{3, n});
+        for (const Shape& shape : shapes) {
+            Graph g;
+            Value x = g.input("x", dtype, shape);
+            Value gy = g.input("gy", dtype, shape);
+            Value y = sigmoid(x * 2.0 + 0.5) * relu(x);
+            Value picked = where(greater(x, gy), gy * x, abs(gy));
+            std::vector<Value> outs{y, grad(y, x, gy), picked, where(equal(x, picked), x, gy)};
+            const Bindings b{{"x", test_data(dtype, shape, 7)}, {"gy", test_data(dtype, shape, 8, nullptr)}};
+            const Results r = run_both(outs, b);
+            for (std::size_t k = 0; k < outs.size(); ++k) {
+                INFO(fmt::format("{} {} output {}", dtype, shape, k));
+                CHECK(bitwise_equal(r.jit[k], r.interp[k]));
+            }
+            // Finite data for the sums (inf - inf would only test NaN placement).
+            const Bindings finite{{"x", Tensor::randn(dtype, shape, 9)}, {"gy", Tensor::randn(dtype, shape, 10)}};
+            const std::vector<Value> sums{sum(y * gy, -1), sum(picked, 0), sum(greater(x, gy))};
+            const Results rs = run_both(sums, finite);
+            const double tol = dtype == DType::f32 ? 1e-6 : 1e-13;
+            for (std::size_t k = 0; k < sums.size(); ++k) {
+                INFO(fmt::format("{} {} sum {}", dtype, shape, k));
+                CHECK(close(rs.jit[k], rs.interp[k], tol, tol));
+            }
+        }
+    }
+}
+
 TEST_CASE("jit: transposed and reshaped operands", "[jit]") {
     Graph g;
     Value a = g.input("a", DType::f32, Shape{6, 40});
