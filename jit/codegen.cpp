@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "llvm_math.hpp"
 #include "nnjit/error.hpp"
@@ -81,6 +82,101 @@ Accumulation accumulation_of(const KernelSpec& spec, const KernelSpec::Reduction
     return Accumulation::float_memory;
 }
 
+// ---- clamps that cannot change their operand ----
+//
+// vmath's float32 exp clamps its argument with x86 max and min (LlvmMath::max/min, opaque to
+// LLVM); sigmoid and softplus call it on -|x|, which is never above 0, and tanh on 2|x|, never
+// below 0, so one side of the clamp can never change the value: each such min or max is a
+// dependent instruction on the critical path (~2 cycles) and an instruction on Zen 4's add
+// pipes, per exp. Dropping it is exact: x86's min(c, v) = c < v ? c : v is v whenever v <= 0
+// (either zero) or NaN and c >= 0, and max(c, v) = c > v ? c : v is v whenever v >= 0 or NaN
+// and c <= 0. The signs come from the instructions that made v (fabs, fneg, adds and products
+// of known signs, ...); NaN is allowed in every class.
+enum class Sign { nonneg, nonpos, unknown };
+
+Sign flip(Sign s) { return s == Sign::nonneg ? Sign::nonpos : s == Sign::nonpos ? Sign::nonneg : Sign::unknown; }
+Sign same_or_unknown(Sign a, Sign b) { return a == b ? a : Sign::unknown; }
+
+bool is_x86_min(llvm::Intrinsic::ID id) {
+    return id == llvm::Intrinsic::x86_avx512_min_ps_512 || id == llvm::Intrinsic::x86_avx512_min_pd_512 ||
+           id == llvm::Intrinsic::x86_avx_min_ps_256 || id == llvm::Intrinsic::x86_avx_min_pd_256 ||
+           id == llvm::Intrinsic::x86_sse_min_ps || id == llvm::Intrinsic::x86_sse2_min_pd;
+}
+bool is_x86_max(llvm::Intrinsic::ID id) {
+    return id == llvm::Intrinsic::x86_avx512_max_ps_512 || id == llvm::Intrinsic::x86_avx512_max_pd_512 ||
+           id == llvm::Intrinsic::x86_avx_max_ps_256 || id == llvm::Intrinsic::x86_avx_max_pd_256 ||
+           id == llvm::Intrinsic::x86_sse_max_ps || id == llvm::Intrinsic::x86_sse2_max_pd;
+}
+
+Sign sign_of(llvm::Value* v, int depth = 0) {
+    using llvm::Instruction;
+    if (auto* c = llvm::dyn_cast<llvm::Constant>(v)) {
+        auto* f = llvm::dyn_cast_or_null<llvm::ConstantFP>(c->getType()->isVectorTy() ? c->getSplatValue() : c);
+        if (!f || f->isNaN()) return Sign::unknown;
+        if (f->isZero()) return Sign::nonneg;  // either zero is both; nonneg is enough here
+        return f->isNegative() ? Sign::nonpos : Sign::nonneg;
+    }
+    auto* in = llvm::dyn_cast<Instruction>(v);
+    if (!in || depth > 8) return Sign::unknown;
+    auto arg = [&](unsigned k) { return sign_of(in->getOperand(k), depth + 1); };
+    switch (in->getOpcode()) {
+    case Instruction::FNeg: return flip(arg(0));
+    case Instruction::FAdd: return same_or_unknown(arg(0), arg(1));
+    case Instruction::FMul:
+    case Instruction::FDiv: {
+        const Sign a = arg(0), b = arg(1);
+        if (a == Sign::unknown || b == Sign::unknown) return Sign::unknown;
+        return a == b ? Sign::nonneg : Sign::nonpos;
+    }
+    case Instruction::Select: return same_or_unknown(arg(1), arg(2));
+    case Instruction::Call: {
+        auto* call = llvm::cast<llvm::CallInst>(in);
+        const llvm::Intrinsic::ID id = call->getIntrinsicID();
+        if (id == llvm::Intrinsic::fabs || id == llvm::Intrinsic::sqrt) return Sign::nonneg;
+        // min(a, b) = a < b ? a : b: b, or an a below b. max(a, b) likewise.
+        if (is_x86_min(id)) {
+            const Sign a = arg(0), b = arg(1);
+            return b == Sign::nonpos ? Sign::nonpos : same_or_unknown(a, b);
+        }
+        if (is_x86_max(id)) {
+            const Sign a = arg(0), b = arg(1);
+            return b == Sign::nonneg ? Sign::nonneg : same_or_unknown(a, b);
+        }
+        return Sign::unknown;
+    }
+    default: return Sign::unknown;
+    }
+}
+
+// The constant c of min(c, v) or max(c, v) when it is a splat, as a double.
+std::optional<double> splat_value(llvm::Value* v) {
+    auto* c = llvm::dyn_cast<llvm::Constant>(v);
+    if (!c || !c->getType()->isVectorTy()) return std::nullopt;
+    auto* f = llvm::dyn_cast_or_null<llvm::ConstantFP>(c->getSplatValue());
+    if (!f || f->isNaN()) return std::nullopt;
+    return f->getValueAPF().convertToDouble();
+}
+
+void drop_idle_clamps(llvm::Function& fn) {
+    std::vector<llvm::CallInst*> idle;
+    for (llvm::BasicBlock& bb : fn)
+        for (llvm::Instruction& in : bb) {
+            auto* call = llvm::dyn_cast<llvm::CallInst>(&in);
+            if (!call) continue;
+            const llvm::Intrinsic::ID id = call->getIntrinsicID();
+            if (!is_x86_min(id) && !is_x86_max(id)) continue;
+            const std::optional<double> c = splat_value(call->getArgOperand(0));
+            if (!c) continue;
+            const Sign v = sign_of(call->getArgOperand(1));
+            if ((is_x86_min(id) && *c >= 0 && v == Sign::nonpos) || (is_x86_max(id) && *c <= 0 && v == Sign::nonneg))
+                idle.push_back(call);
+        }
+    for (llvm::CallInst* call : idle) {
+        call->replaceAllUsesWith(call->getArgOperand(1));
+        call->eraseFromParent();
+    }
+}
+
 class KernelBuilder {
 public:
     KernelBuilder(llvm::LLVMContext& context, const KernelSpec& spec, const std::string& name, unsigned vector_bits)
@@ -121,6 +217,7 @@ public:
         if (std::find(acc_.begin(), acc_.end(), Accumulation::count_columns) != acc_.end()) counted_rows(row_begin, row_end);
         else rows(row_begin, row_end);
         b_.CreateRetVoid();
+        drop_idle_clamps(*fn_);
 
         std::string problems;
         llvm::raw_string_ostream os(problems);
