@@ -1,8 +1,8 @@
 // generate_kernel(): one KernelSpec becomes one function
 //
 //   for row in [row_begin, row_end):             offsets of every operand from the row index
-//     for col in steps of W while col+W <= end:  the instructions on full vectors
-//     if col < end:                              once more with a lane mask (masked loads/stores)
+//     for col in steps of 2W while col+2W <= end: the instructions on two full vectors, interleaved
+//     while col < end, in steps of W:            one vector with a lane mask (masked loads/stores)
 //     add the row's vector accumulators into the float64 buffers
 //
 // Counts (sums of a 0/1 comparison, see Accumulation) are added as integers. A count per
@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "llvm_math.hpp"
 #include "nnjit/error.hpp"
@@ -81,6 +82,101 @@ Accumulation accumulation_of(const KernelSpec& spec, const KernelSpec::Reduction
     return Accumulation::float_memory;
 }
 
+// ---- clamps that cannot change their operand ----
+//
+// vmath's float32 exp clamps its argument with x86 max and min (LlvmMath::max/min, opaque to
+// LLVM); sigmoid and softplus call it on -|x|, which is never above 0, and tanh on 2|x|, never
+// below 0, so one side of the clamp can never change the value: each such min or max is a
+// dependent instruction on the critical path (~2 cycles) and an instruction on Zen 4's add
+// pipes, per exp. Dropping it is exact: x86's min(c, v) = c < v ? c : v is v whenever v <= 0
+// (either zero) or NaN and c >= 0, and max(c, v) = c > v ? c : v is v whenever v >= 0 or NaN
+// and c <= 0. The signs come from the instructions that made v (fabs, fneg, adds and products
+// of known signs, ...); NaN is allowed in every class.
+enum class Sign { nonneg, nonpos, unknown };
+
+Sign flip(Sign s) { return s == Sign::nonneg ? Sign::nonpos : s == Sign::nonpos ? Sign::nonneg : Sign::unknown; }
+Sign same_or_unknown(Sign a, Sign b) { return a == b ? a : Sign::unknown; }
+
+bool is_x86_min(llvm::Intrinsic::ID id) {
+    return id == llvm::Intrinsic::x86_avx512_min_ps_512 || id == llvm::Intrinsic::x86_avx512_min_pd_512 ||
+           id == llvm::Intrinsic::x86_avx_min_ps_256 || id == llvm::Intrinsic::x86_avx_min_pd_256 ||
+           id == llvm::Intrinsic::x86_sse_min_ps || id == llvm::Intrinsic::x86_sse2_min_pd;
+}
+bool is_x86_max(llvm::Intrinsic::ID id) {
+    return id == llvm::Intrinsic::x86_avx512_max_ps_512 || id == llvm::Intrinsic::x86_avx512_max_pd_512 ||
+           id == llvm::Intrinsic::x86_avx_max_ps_256 || id == llvm::Intrinsic::x86_avx_max_pd_256 ||
+           id == llvm::Intrinsic::x86_sse_max_ps || id == llvm::Intrinsic::x86_sse2_max_pd;
+}
+
+Sign sign_of(llvm::Value* v, int depth = 0) {
+    using llvm::Instruction;
+    if (auto* c = llvm::dyn_cast<llvm::Constant>(v)) {
+        auto* f = llvm::dyn_cast_or_null<llvm::ConstantFP>(c->getType()->isVectorTy() ? c->getSplatValue() : c);
+        if (!f || f->isNaN()) return Sign::unknown;
+        if (f->isZero()) return Sign::nonneg;  // either zero is both; nonneg is enough here
+        return f->isNegative() ? Sign::nonpos : Sign::nonneg;
+    }
+    auto* in = llvm::dyn_cast<Instruction>(v);
+    if (!in || depth > 8) return Sign::unknown;
+    auto arg = [&](unsigned k) { return sign_of(in->getOperand(k), depth + 1); };
+    switch (in->getOpcode()) {
+    case Instruction::FNeg: return flip(arg(0));
+    case Instruction::FAdd: return same_or_unknown(arg(0), arg(1));
+    case Instruction::FMul:
+    case Instruction::FDiv: {
+        const Sign a = arg(0), b = arg(1);
+        if (a == Sign::unknown || b == Sign::unknown) return Sign::unknown;
+        return a == b ? Sign::nonneg : Sign::nonpos;
+    }
+    case Instruction::Select: return same_or_unknown(arg(1), arg(2));
+    case Instruction::Call: {
+        auto* call = llvm::cast<llvm::CallInst>(in);
+        const llvm::Intrinsic::ID id = call->getIntrinsicID();
+        if (id == llvm::Intrinsic::fabs || id == llvm::Intrinsic::sqrt) return Sign::nonneg;
+        // min(a, b) = a < b ? a : b: b, or an a below b. max(a, b) likewise.
+        if (is_x86_min(id)) {
+            const Sign a = arg(0), b = arg(1);
+            return b == Sign::nonpos ? Sign::nonpos : same_or_unknown(a, b);
+        }
+        if (is_x86_max(id)) {
+            const Sign a = arg(0), b = arg(1);
+            return b == Sign::nonneg ? Sign::nonneg : same_or_unknown(a, b);
+        }
+        return Sign::unknown;
+    }
+    default: return Sign::unknown;
+    }
+}
+
+// The constant c of min(c, v) or max(c, v) when it is a splat, as a double.
+std::optional<double> splat_value(llvm::Value* v) {
+    auto* c = llvm::dyn_cast<llvm::Constant>(v);
+    if (!c || !c->getType()->isVectorTy()) return std::nullopt;
+    auto* f = llvm::dyn_cast_or_null<llvm::ConstantFP>(c->getSplatValue());
+    if (!f || f->isNaN()) return std::nullopt;
+    return f->getValueAPF().convertToDouble();
+}
+
+void drop_idle_clamps(llvm::Function& fn) {
+    std::vector<llvm::CallInst*> idle;
+    for (llvm::BasicBlock& bb : fn)
+        for (llvm::Instruction& in : bb) {
+            auto* call = llvm::dyn_cast<llvm::CallInst>(&in);
+            if (!call) continue;
+            const llvm::Intrinsic::ID id = call->getIntrinsicID();
+            if (!is_x86_min(id) && !is_x86_max(id)) continue;
+            const std::optional<double> c = splat_value(call->getArgOperand(0));
+            if (!c) continue;
+            const Sign v = sign_of(call->getArgOperand(1));
+            if ((is_x86_min(id) && *c >= 0 && v == Sign::nonpos) || (is_x86_max(id) && *c <= 0 && v == Sign::nonneg))
+                idle.push_back(call);
+        }
+    for (llvm::CallInst* call : idle) {
+        call->replaceAllUsesWith(call->getArgOperand(1));
+        call->eraseFromParent();
+    }
+}
+
 class KernelBuilder {
 public:
     KernelBuilder(llvm::LLVMContext& context, const KernelSpec& spec, const std::string& name, unsigned vector_bits)
@@ -121,6 +217,7 @@ public:
         if (std::find(acc_.begin(), acc_.end(), Accumulation::count_columns) != acc_.end()) counted_rows(row_begin, row_end);
         else rows(row_begin, row_end);
         b_.CreateRetVoid();
+        drop_idle_clamps(*fn_);
 
         std::string problems;
         llvm::raw_string_ostream os(problems);
@@ -377,61 +474,63 @@ private:
 
     // The vector loop and the masked tail over one row; returns the block where the row ends.
     // `streaming`: the full vectors' stores are non-temporal (their addresses are aligned).
+    //
+    //   for (; col + 2W <= end; col += 2W)  two vectors, their instructions interleaved
+    //   for (; col < end; col += W)          one vector with a lane mask (at most twice)
+    //
+    // Two vectors per iteration because one vector's instructions form a single long
+    // dependency chain (sigmoid's ~80 cycles on Zen 4): with two independent chains side by
+    // side, the out-of-order core finds ready instructions in its scheduler (chain_fwd_bwd:
+    // ~9% faster in L2; bench/elementwise_bench.cpp). The rest is masked rather than a
+    // one-vector loop plus a masked tail, so the loop body is compiled three times, not four
+    // (instruction selection is most of a compile).
     llvm::BasicBlock* inner_loop(bool streaming) {
         auto* pre = b_.GetInsertBlock();
         auto* head = block("vec");
         auto* body = block("vec.body");
-        auto* tail_check = block("tail.check");
-        auto* tail = block("tail");
+        auto* rest = block("rest");
+        auto* rest_body = block("rest.body");
         auto* done = block("row.end");
-        auto* zero_acc = llvm::ConstantFP::get(dvec_, 0.0);
         b_.CreateBr(head);
 
         b_.SetInsertPoint(head);
         auto* col = b_.CreatePHI(i64_, 2, "col");
         col->addIncoming(col_begin_, pre);
-        std::vector<llvm::PHINode*> accs;
-        for (Accumulation a : acc_) {
-            if (a == Accumulation::float_register) {
-                accs.push_back(b_.CreatePHI(dvec_, 2, "acc"));
-                accs.back()->addIncoming(zero_acc, pre);
-            } else if (a == Accumulation::count_total) {
-                accs.push_back(b_.CreatePHI(i64_, 2, "count"));
-                accs.back()->addIncoming(b_.getInt64(0), pre);
-            } else {
-                accs.push_back(nullptr);
-            }
-        }
-        auto* next = b_.CreateAdd(col, b_.getInt64(lanes_));
-        b_.CreateCondBr(b_.CreateICmpSLE(next, col_end_), body, tail_check);
+        std::vector<llvm::PHINode*> accs = accumulator_phis(pre);
+        auto* next = b_.CreateAdd(col, b_.getInt64(2 * lanes_));
+        b_.CreateCondBr(b_.CreateICmpSLE(next, col_end_), body, rest);
 
         b_.SetInsertPoint(body);
-        std::vector<Value*> acc_in(accs.begin(), accs.end());
-        auto acc_body = emit_body(col, nullptr, acc_in, streaming);
+        auto acc_body = emit_body({col, b_.CreateAdd(col, b_.getInt64(lanes_))}, nullptr,
+                                  std::vector<Value*>(accs.begin(), accs.end()), streaming);
         col->addIncoming(next, b_.GetInsertBlock());
         for (std::size_t r = 0; r < accs.size(); ++r)
             if (accs[r]) accs[r]->addIncoming(acc_body[r], b_.GetInsertBlock());
         b_.CreateBr(head);
 
-        b_.SetInsertPoint(tail_check);
-        b_.CreateCondBr(b_.CreateICmpSLT(col, col_end_), tail, done);
+        b_.SetInsertPoint(rest);
+        auto* rest_col = b_.CreatePHI(i64_, 2, "rest.col");
+        rest_col->addIncoming(col, head);
+        std::vector<llvm::PHINode*> rest_accs(accs.size(), nullptr);
+        for (std::size_t r = 0; r < accs.size(); ++r) {
+            if (!accs[r]) continue;
+            rest_accs[r] = b_.CreatePHI(accs[r]->getType(), 2);
+            rest_accs[r]->addIncoming(accs[r], head);
+        }
+        b_.CreateCondBr(b_.CreateICmpSLT(rest_col, col_end_), rest_body, done);
 
-        b_.SetInsertPoint(tail);
-        auto acc_tail = emit_body(col, lane_mask(col), acc_in, false);
-        auto* tail_end = b_.GetInsertBlock();
-        b_.CreateBr(done);
+        b_.SetInsertPoint(rest_body);
+        auto acc_rest = emit_body({rest_col}, lane_mask(rest_col), std::vector<Value*>(rest_accs.begin(), rest_accs.end()),
+                                  false);
+        rest_col->addIncoming(b_.CreateAdd(rest_col, b_.getInt64(lanes_)), b_.GetInsertBlock());
+        for (std::size_t r = 0; r < accs.size(); ++r)
+            if (rest_accs[r]) rest_accs[r]->addIncoming(acc_rest[r], b_.GetInsertBlock());
+        b_.CreateBr(rest);
 
         b_.SetInsertPoint(done);
-        std::vector<llvm::PHINode*> totals(accs.size(), nullptr);
         for (std::size_t r = 0; r < accs.size(); ++r) {
             if (!accs[r]) continue;
-            totals[r] = b_.CreatePHI(accs[r]->getType(), 2);
-            totals[r]->addIncoming(accs[r], tail_check);
-            totals[r]->addIncoming(acc_tail[r], tail_end);
-        }
-        for (std::size_t r = 0; r < accs.size(); ++r) {
-            if (!accs[r]) continue;
-            Value* sum = totals[r];
+            Value* sum = rest_accs[r];
             // Ordered (no reassociation flag): the lanes are added in a fixed order.
             if (acc_[r] == Accumulation::float_register)
                 sum = b_.CreateFAddReduce(llvm::ConstantFP::get(b_.getDoubleTy(), 0.0), sum);
@@ -440,9 +539,41 @@ private:
         return done;
     }
 
-    // The instructions on the W elements at `col` (only the lanes of `mask`, when given).
-    // Returns the new value of each register accumulator.
-    std::vector<Value*> emit_body(Value* col, Value* mask, const std::vector<Value*>& accs, bool streaming) {
+    // A phi, starting from zero on entry from `pre`, for each register accumulator (null for
+    // the others).
+    std::vector<llvm::PHINode*> accumulator_phis(llvm::BasicBlock* pre) {
+        std::vector<llvm::PHINode*> accs;
+        for (Accumulation a : acc_) {
+            if (a == Accumulation::float_register) {
+                accs.push_back(b_.CreatePHI(dvec_, 2, "acc"));
+                accs.back()->addIncoming(llvm::ConstantFP::get(dvec_, 0.0), pre);
+            } else if (a == Accumulation::count_total) {
+                accs.push_back(b_.CreatePHI(i64_, 2, "count"));
+                accs.back()->addIncoming(b_.getInt64(0), pre);
+            } else {
+                accs.push_back(nullptr);
+            }
+        }
+        return accs;
+    }
+
+    // A where() whose condition is a comparison (greater, equal) of this kernel selects on the
+    // comparison itself: where(select(c, 1, 0), a, b) picks a exactly when c holds (the 0/1 is
+    // never NaN), so the result is the same for every input, and the compare of the 0/1 with
+    // zero (one more instruction on the two FMA pipes of Zen 4) is not emitted. Every backward
+    // select of op_rules (relu, abs, maximum, ...) is such a where() once differentiated.
+    Value* where_on_compare(const KernelSpec::Instr& in, const std::vector<Value*>& v) {
+        const auto& cond = spec_.instrs[static_cast<std::size_t>(in.args[0])];
+        if (cond.kind != KernelSpec::Instr::Kind::op || (cond.op != Op::Greater && cond.op != Op::Equal)) return nullptr;
+        Value* lhs = v[static_cast<std::size_t>(cond.args[0])];
+        Value* rhs = v[static_cast<std::size_t>(cond.args[1])];
+        Value* holds = cond.op == Op::Greater ? m_.gt(lhs, rhs) : m_.eq(lhs, rhs);
+        return m_.select(holds, v[static_cast<std::size_t>(in.args[1])], v[static_cast<std::size_t>(in.args[2])]);
+    }
+
+    // The value of every instruction on the W elements at `col` (only the lanes of `mask`, when
+    // given).
+    std::vector<Value*> emit_values(Value* col, Value* mask) {
         std::vector<Value*> v(spec_.instrs.size());
         auto* zero = llvm::ConstantFP::get(m_.vec, 0.0);
         for (std::size_t i = 0; i < spec_.instrs.size(); ++i) {
@@ -470,6 +601,11 @@ private:
                 break;
             }
             case KernelSpec::Instr::Kind::op: {
+                if (in.op == Op::Where)
+                    if (Value* picked = where_on_compare(in, v)) {
+                        v[i] = picked;
+                        break;
+                    }
                 std::vector<Value*> args;
                 for (int a : in.args) args.push_back(v[static_cast<std::size_t>(a)]);
                 v[i] = emit_op(m_, in.op, args, in.alpha);
@@ -477,6 +613,45 @@ private:
             }
             }
         }
+        return v;
+    }
+
+    // The instructions emitted into the current block by f().
+    template <class F> std::vector<llvm::Instruction*> emitted_by(const F& f) {
+        llvm::BasicBlock* bb = b_.GetInsertBlock();
+        llvm::Instruction* last = bb->empty() ? nullptr : &bb->back();
+        f();
+        std::vector<llvm::Instruction*> made;
+        for (auto it = last ? std::next(last->getIterator()) : bb->begin(); it != bb->end(); ++it) made.push_back(&*it);
+        return made;
+    }
+
+    // The instructions on the vectors at `cols` (one or two), their stores and their additions
+    // to the accumulators, the vectors in order. Returns the new value of each register
+    // accumulator.
+    //
+    // Two vectors' values are emitted one after the other and then interleaved, instruction by
+    // instruction (the code generator keeps that order): each vector's instructions are one
+    // dependency chain, and the core's scheduler, which fills in program order, then holds
+    // instructions of both chains. The two sequences are the same code on other registers, so
+    // the k-th instructions match; the interleaving moves only instructions that compute
+    // values, never a store.
+    std::vector<Value*> emit_body(const std::vector<Value*>& cols, Value* mask, const std::vector<Value*>& accs,
+                                  bool streaming) {
+        std::vector<std::vector<Value*>> values(cols.size());
+        std::vector<std::vector<llvm::Instruction*>> code(cols.size());
+        for (std::size_t c = 0; c < cols.size(); ++c) code[c] = emitted_by([&] { values[c] = emit_values(cols[c], mask); });
+        if (cols.size() == 2 && code[0].size() == code[1].size())
+            for (std::size_t k = 0; k < code[0].size(); ++k) code[1][k]->moveAfter(code[0][k]);
+        std::vector<Value*> out(accs);
+        for (std::size_t c = 0; c < cols.size(); ++c) {
+            emit_stores(values[c], cols[c], mask, streaming);
+            out = emit_accumulation(values[c], cols[c], mask, out);
+        }
+        return out;
+    }
+
+    void emit_stores(const std::vector<Value*>& v, Value* col, Value* mask, bool streaming) {
         for (std::size_t s = 0; s < spec_.stores.size(); ++s) {
             auto* p = b_.CreateGEP(m_.elem, out_row_[s], col);
             Value* x = v[static_cast<std::size_t>(spec_.stores[s])];
@@ -490,6 +665,13 @@ private:
                 b_.CreateAlignedStore(x, p, esize_);
             }
         }
+    }
+
+    // Adds one vector's reduced values to the accumulators; returns the new value of each
+    // register accumulator.
+    std::vector<Value*> emit_accumulation(const std::vector<Value*>& v, Value* col, Value* mask,
+                                          const std::vector<Value*>& accs) {
+        auto* zero = llvm::ConstantFP::get(m_.vec, 0.0);
         std::vector<Value*> out(accs.size(), nullptr);
         for (std::size_t r = 0; r < spec_.reductions.size(); ++r) {
             Value* x = v[static_cast<std::size_t>(spec_.reductions[r].value)];
