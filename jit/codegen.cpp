@@ -557,6 +557,34 @@ private:
         return accs;
     }
 
+    // The lanes where counter instruction `i` is 1: its comparison's lane mask (LLVM folds
+    // `select(c, 1, 0) != 0` back to c), or the lanes where `lanes` is false when `complement`.
+    struct CountedLanes {
+        Value* lanes;
+        bool complement;
+    };
+    // equal(relu(u), 0) is exactly !(u > 0 or u is NaN), where relu(u) is u: the comparison
+    // relu's select makes. Counted as the complement of that comparison, it is the same one,
+    // made once per vector, where comparing relu's result would be a vector compare more.
+    CountedLanes counted_lanes(const std::vector<Value*>& v, int i) {
+        const auto& in = spec_.instrs[static_cast<std::size_t>(i)];
+        auto instr = [&](int k) -> const KernelSpec::Instr& { return spec_.instrs[static_cast<std::size_t>(k)]; };
+        auto is_zero = [&](int k) { return instr(k).kind == KernelSpec::Instr::Kind::constant && instr(k).value == 0; };
+        auto* zero = llvm::ConstantFP::get(m_.vec, 0.0);
+        if (in.op == Op::Equal && is_zero(in.args[1])) {
+            const auto& a = instr(in.args[0]);
+            if (a.kind == KernelSpec::Instr::Kind::op && a.op == Op::Relu)
+                return {b_.CreateFCmpUGT(v[static_cast<std::size_t>(a.args[0])], zero), true};
+        }
+        return {b_.CreateFCmpUNE(v[static_cast<std::size_t>(i)], zero), false};
+    }
+
+    // The number of true lanes of a lane mask, as a 64-bit integer.
+    Value* popcount(Value* lanes) {
+        Value* bits = b_.CreateBitCast(lanes, b_.getIntNTy(lanes_));
+        return b_.CreateZExt(b_.CreateUnaryIntrinsic(llvm::Intrinsic::ctpop, bits), i64_);
+    }
+
     // A where() whose condition is a comparison (greater, equal) of this kernel selects on the
     // comparison itself: where(select(c, 1, 0), a, b) picks a exactly when c holds (the 0/1 is
     // never NaN), so the result is the same for every input, and the compare of the 0/1 with
@@ -671,25 +699,26 @@ private:
     // register accumulator.
     std::vector<Value*> emit_accumulation(const std::vector<Value*>& v, Value* col, Value* mask,
                                           const std::vector<Value*>& accs) {
-        auto* zero = llvm::ConstantFP::get(m_.vec, 0.0);
         std::vector<Value*> out(accs.size(), nullptr);
         for (std::size_t r = 0; r < spec_.reductions.size(); ++r) {
             Value* x = v[static_cast<std::size_t>(spec_.reductions[r].value)];
             switch (acc_[r]) {
             case Accumulation::count_total:
             case Accumulation::count_columns: {
-                // The comparison's lane mask (LLVM folds `select(c, 1, 0) != 0` back to c);
-                // lanes outside `mask` compare whatever the zero-filled loads gave.
-                Value* hit = b_.CreateFCmpUNE(x, zero);
-                if (mask) hit = b_.CreateAnd(hit, mask);
+                // Lanes outside `mask` compare whatever the zero-filled loads gave.
+                const auto [lanes, complement] = counted_lanes(v, spec_.reductions[r].value);
+                Value* all = mask ? mask : llvm::Constant::getAllOnesValue(lanes->getType());
+                Value* in_mask = b_.CreateAnd(lanes, all);
                 if (acc_[r] == Accumulation::count_total) {
-                    Value* bits = b_.CreateBitCast(hit, b_.getIntNTy(lanes_));
-                    out[r] = b_.CreateAdd(accs[r], b_.CreateZExt(b_.CreateUnaryIntrinsic(llvm::Intrinsic::ctpop, bits), i64_));
+                    Value* n = popcount(in_mask);
+                    if (complement) n = b_.CreateSub(popcount(all), n);
+                    out[r] = b_.CreateAdd(accs[r], n);
                 } else {
                     // Counted down, modulo 256 (the block's count is the negated byte): adding
                     // the sign-extended comparison (-1 on a hit) lets the load fold into the add.
-                    Value* counts = b_.CreateAdd(load_counts(counts_[r], col, mask), b_.CreateSExt(hit, count_type()));
-                    store_counts(counts, counts_[r], col, mask);
+                    Value* hits = b_.CreateSExt(in_mask, count_type());
+                    if (complement) hits = b_.CreateSub(b_.CreateSExt(all, count_type()), hits);
+                    store_counts(b_.CreateAdd(load_counts(counts_[r], col, mask), hits), counts_[r], col, mask);
                 }
                 break;
             }

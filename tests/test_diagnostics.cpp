@@ -233,6 +233,36 @@ TEST_CASE("the JIT's counts are the interpreter's, exactly: row blocks, tails, s
     omp_set_num_threads(default_threads);
 }
 
+TEST_CASE("the probes of every activation count as the interpreter's, special values included", "[diagnostics][jit]") {
+    // The JIT shares comparisons between an activation and its probes (relu's own x <= 0 is
+    // its zero count, sigmoid's x > 0 its active count): the counts and the activations must
+    // stay the interpreter's, NaN, -0 and infinities included.
+    const DType dtype = GENERATE(DType::f32, DType::f64);
+    const std::string act = GENERATE("relu", "leaky_relu", "sigmoid", "tanh");
+    CAPTURE(dtype, act);
+    const std::int64_t rows = 41, units = 29;
+    Graph g;
+    const Value pre = g.input("z", dtype, Shape{rows, units});
+    const Value a = act == "relu"         ? relu(pre)
+                    : act == "leaky_relu" ? leaky_relu(pre, 0.01)
+                    : act == "sigmoid"    ? sigmoid(pre)
+                                          : tanh(pre);
+    const nn::LayerProbes p = nn::activation_probes(pre, a);
+    const Bindings bind{{"z", dtype == DType::f32 ? special_values<float>(Shape{rows, units}, 5)
+                                                  : special_values<double>(Shape{rows, units}, 5)}};
+    const auto ref = compile({a, p.active, p.zeros}, Backend::interp)->run(bind);
+    const auto got = compile({a, p.active, p.zeros}, Backend::jit)->run(bind);
+    std::int64_t wrong_activations = 0, wrong_active = 0;
+    for (std::int64_t i = 0; i < rows * units; ++i) {
+        const double x = got[0].flat(i), y = ref[0].flat(i);
+        wrong_activations += !(std::isnan(y) ? std::isnan(x) : x == y);
+    }
+    for (std::int64_t u = 0; u < units; ++u) wrong_active += got[1].flat(u) != ref[1].flat(u);
+    CHECK(wrong_activations == 0);
+    CHECK(wrong_active == 0);
+    CHECK(got[2].flat(0) == ref[2].flat(0));
+}
+
 TEST_CASE("diagnostics: misuse is a user error", "[diagnostics][error]") {
     nn::Trainer trainer(nn::mlp({4, 3, 2}, nn::Activation::relu()), nn::Loss::mse, nn::Sgd(0.1), {.batch_size = 2});
     CHECK_THROWS_AS(trainer.diagnostics(), UserError);

@@ -83,8 +83,10 @@ struct Sigmoid {
     static auto forward(auto& m, auto x) {
         auto e = m.exp(m.neg(m.abs(x)));
         auto d = m.add(m.c(1), e);
-        // e / d for x < 0, else 1 / d: the numerator is picked first, so one division.
-        return m.div(m.select(m.lt(x, m.c(0)), e, m.c(1)), d);
+        // 1 / d for x > 0, else e / d (e = 1 at +-0): the numerator is picked first, so one
+        // division. Picked on x > 0, the comparison the activation diagnostics count (nn/
+        // diagnostics.hpp): in one kernel the JIT makes it once.
+        return m.div(m.select(m.gt(x, m.c(0)), m.c(1), e), d);
     }
     static auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.mul(gy, m.mul(y, m.sub(m.c(1), y)))}; }
 };
