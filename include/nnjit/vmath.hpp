@@ -253,7 +253,7 @@ template <class M> [[gnu::always_inline]] inline auto log1p(M& m, auto x) {
 //    float32: r itself is exact (a multiple of 2^-24 below 1/2 in magnitude), and the missing
 //    n (ln2 - ln2_hi) = n * 1.9e-9 costs at most 0.1 ulp (damped by 2e/(e^2 - 1), e = exp(2a));
 //  * expm1(r) = r + r g, g = r P(r) with exp's degree-4 P (kExpP, tools/fit_vmath_exp.py:
-//    relative error 2.3e-8 as expm1 on |r| <= ln2/2);
+//    relative error 2.35e-8 as expm1 on |r| <= ln2/2);
 //  * q = 2^n r g + (2^n r + 2^n - 1): 2^n r and 2^n exact (scale2), one fma; for n = 0 that is
 //    r + r g rounded once.
 // Cost per vector: 8 fma/mul + 1 division (+ adds, min, scale2 and sign bits), where the form it
