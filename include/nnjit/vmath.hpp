@@ -1,7 +1,8 @@
 // vmath: every approximation of a transcendental function in nnjit, in one place (DESIGN.md,
 // principle 5). Each function is written once, generically over a Math `m` (op_rules.hpp),
 // using only its arithmetic and low-level primitives (c, add, sub, mul, div, neg, fma, sqrt,
-// abs, copysign, round_int, scale2, exponent, mantissa, gt, lt, eq, is_nan, mask_or, select):
+// abs, copysign, min, max, round_int, scale2, scale2_wide, exponent, mantissa, gt, lt, eq, is_nan,
+// mask_or, select):
 // no libm, no branch on a value (both sides are computed and a select picks one). So the same
 // code instantiates over ScalarMath<float> (the interpreter; g++ vectorises the loops) and over
 // the JIT's Math (which emits the same operations as LLVM IR), and the two engines agree bit
