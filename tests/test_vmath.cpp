@@ -114,6 +114,24 @@ TEST_CASE("vmath: tanh saturation and accuracy near 0", "[vmath]") {
     CHECK(std::isnan(M::tanh(std::numeric_limits<float>::quiet_NaN())));
 }
 
+TEST_CASE("vmath: tanh is odd, never beyond 1, and its gradient is never negative or NaN", "[vmath]") {
+    M m;
+    // Every 31st float from 0 to 12 (tanh rounds to 1 from 9.011 on), and the infinities.
+    std::uint64_t checked = 0, bad = 0;
+    float first_bad = 0;
+    for (std::uint32_t bits = 0; bits <= std::bit_cast<std::uint32_t>(12.0f); bits += 31, ++checked) {
+        const float x = std::bit_cast<float>(bits);
+        const float y = M::tanh(x);
+        const auto [g] = rules::Tanh::vjp(m, x, y, 1.0f);
+        if (!(y <= 1.0f && M::tanh(-x) == -y && g >= 0.0f && g <= 1.0f) && bad++ == 0) first_bad = x;
+    }
+    INFO(bad << " of " << checked << " inputs fail, the first at x = " << first_bad);
+    CHECK(bad == 0);
+    CHECK(checked > 30'000'000);
+    const auto [g_inf] = rules::Tanh::vjp(m, kInf, M::tanh(kInf), 1.0f);
+    CHECK(g_inf == 0.0f);
+}
+
 TEST_CASE("vmath: composed rules saturate exactly and propagate NaN", "[vmath]") {
     M m;
     const float nan = std::numeric_limits<float>::quiet_NaN();

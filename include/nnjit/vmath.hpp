@@ -1,7 +1,8 @@
 // vmath: every approximation of a transcendental function in nnjit, in one place (DESIGN.md,
 // principle 5). Each function is written once, generically over a Math `m` (op_rules.hpp),
 // using only its arithmetic and low-level primitives (c, add, sub, mul, div, neg, fma, sqrt,
-// abs, copysign, round_int, scale2, exponent, mantissa, gt, lt, eq, is_nan, mask_or, select):
+// abs, copysign, min, max, round_int, scale2, scale2_wide, exponent, mantissa, gt, lt, eq, is_nan,
+// mask_or, select):
 // no libm, no branch on a value (both sides are computed and a select picks one). So the same
 // code instantiates over ScalarMath<float> (the interpreter; g++ vectorises the loops) and over
 // the JIT's Math (which emits the same operations as LLVM IR), and the two engines agree bit
@@ -243,15 +244,27 @@ template <class M> [[gnu::always_inline]] inline auto log1p(M& m, auto x) {
 }
 
 // tanh(x).
-// Algorithm: on a = |x|: for a < 0.625, tanh(a) = a + a^3 P(a^2) (degree-4 P, Cephes tanhf
-// coefficients; a^3 underflows for tiny a, so tanh(x) = x there); otherwise
-// tanh(a) = 1 - 2 / (exp(2a) + 1) with a clamped to 10 (tanh(a > 9.011) rounds to 1, and
-// exp(20) is finite: no inf/inf). The sign is put back with copysign, so tanh(-0) = -0.
-// Special values: tanh(+-inf) = +-1, NaN -> the same NaN.
+// Algorithm (float32): tanh(a) = q / (q + 2) with q = expm1(2a), a = min(|x|, 10) (tanh(a > 9.011)
+// rounds to 1; a NaN passes the min), and the sign put back with copysign (tanh(-0) = -0). No
+// cancellation anywhere, and no separate branch near 0: there q = 2a(1 + a + ...) and
+// q / (q + 2) ~ a keeps the relative accuracy (for |x| < 2^-13, q + 2 rounds to 2 and the result
+// is x itself, subnormals included). expm1(2a) is computed as in expm1 but cheaper, because the
+// quotient damps the error of q by 2 / (q + 2), below 1 except near 0:
+//  * n = round(2a / ln2) by the shifter (0..29), r = 2a - n ln2 with ONE constant, ln2 rounded to
+//    float32: r itself is exact (a multiple of 2^-24 below 1/2 in magnitude), and the missing
+//    n (ln2 - ln2_hi) = n * 1.9e-9 costs at most 0.1 ulp (damped by 2e/(e^2 - 1), e = exp(2a));
+//  * expm1(r) = r + r g, g = r P(r) with exp's degree-4 P (kExpP, tools/fit_vmath_exp.py:
+//    relative error 2.35e-8 as expm1 on |r| <= ln2/2);
+//  * q = 2^n r g + (2^n r + 2^n - 1): 2^n r and 2^n exact (scale2), one fma; for n = 0 that is
+//    r + r g rounded once.
+// Cost per vector: 8 fma/mul + 1 division (+ adds, min, scale2 and sign bits), where the form it
+// replaced (a polynomial below 0.625, 1 - 2 / (exp(2a) + 1) above, both computed) took ~20.
+// Special values: tanh(+-inf) = +-1 exactly, NaN -> NaN.
 // float64: tanh(a) = t / (t + 2) with t = expm1(2a) (no cancellation; = a for tiny a), 1 for
 // a > 20 (tanh(a > 19.1) rounds to 1; avoids inf/inf).
-// Measured: float32 1.332 ulp (exhaustive), float64 2.002 ulp (random; bound 2.5: expm1's error
-// plus two roundings).
+// Measured: float32 2.523 ulp (exhaustive; at small |x| the roundings of q, q + 2 and the
+// quotient each count almost fully), float64 2.002 ulp (random; bound 2.5: expm1's error plus
+// two roundings).
 template <class M> [[gnu::always_inline]] inline auto tanh(M& m, auto x) {
     using namespace detail;
     auto a = m.abs(x);
@@ -261,14 +274,13 @@ template <class M> [[gnu::always_inline]] inline auto tanh(M& m, auto x) {
         auto ac = m.select(m.gt(a, m.c(20)), m.c(1), m.div(t, m.add(t, m.c(2))));  // inf/inf
         return m.copysign(ac, x);
     }
-    auto z = m.mul(a, a);
-    auto p = horner(m, z, -3.33332819422E-1, 1.33314422036E-1, -5.37397155531E-2, 2.06390887954E-2,
-                    -5.70498872745E-3);
-    auto small_a = m.fma(m.mul(a, z), p, a);
-    auto ac = m.select(m.gt(a, m.c(10)), m.c(10), a);
-    auto e = vmath::exp(m, m.add(ac, ac));
-    auto large_a = m.sub(m.c(1), m.div(m.c(2), m.add(e, m.c(1))));
-    return m.copysign(m.select(m.lt(a, m.c(0.625)), small_a, large_a), x);
+    auto ac = m.min(m.c(10), a);
+    auto n = m.sub(m.fma(ac, m.c(2 * kLog2e), m.c(kShifter)), m.c(kShifter));
+    auto r = m.fma(n, m.c(-kF32.ln2_hi), m.add(ac, ac));
+    auto g = m.mul(r, horner(m, r, kExpP[0], kExpP[1], kExpP[2], kExpP[3], kExpP[4]));
+    auto tr = m.scale2(r, n);
+    auto q = m.fma(tr, g, m.add(tr, m.sub(m.scale2(m.c(1), n), m.c(1))));
+    return m.copysign(m.div(q, m.add(q, m.c(2))), x);
 }
 
 // erfc(x) = 1 - erf(x).
@@ -322,8 +334,8 @@ template <class M> [[gnu::always_inline]] inline auto erfc(M& m, auto x) {
 }  // namespace nnjit::vmath
 
 // Measured maximum error over ALL finite float32 inputs (tests/long/vmath_exhaustive.cpp, run
-// 2026-11-22 on g++ 12.2 -O3 -march=native, all 11 sweeps passed; exp, sigmoid, tanh,
-// softplus and silu rerun 2026-11-28 after exp's rewrite), in float32 ulps of the exact
+// 2026-11-22 on g++ 12.2 -O3 -march=native, all 11 sweeps passed; exp, sigmoid, softplus and
+// silu rerun 2026-11-28 after exp's rewrite, tanh after its own), in float32 ulps of the exact
 // result. The code has no contraction and no branch: for every non-NaN input the bits are the
 // same with g++ -O3 -march=native, g++ -O0 and clang 14 -O3 (checked on every 97th pattern);
 // only the sign/payload of a NaN coming out of a composed rule can differ (x86 returns the first
@@ -334,7 +346,7 @@ template <class M> [[gnu::always_inline]] inline auto erfc(M& m, auto x) {
 //   expm1      1.443     x = 0.3635            4
 //   log        0.862     x = 0.6991            4
 //   log1p      0.930     x = -0.2984           4
-//   tanh       1.332     x = 0.6310            4
+//   tanh       2.523     x = 0.06254           4
 //   erfc       3.113     x = 4.6316            4
 //   sigmoid    2.402     x = -4.157            4   rules::Sigmoid (exp(-|x|), one division)
 //   softplus   1.637     x = -1.263            4   rules::Softplus
