@@ -250,8 +250,8 @@ std::vector<Tensor> Interpreter::execute(std::span<const Tensor* const> inputs, 
         const Tensor& v = *values[static_cast<std::size_t>(p)];
         // Outputs are fresh and contiguous: never a view of a caller's tensor or a literal.
         const Op op = order_[static_cast<std::size_t>(p)]->op();
-        const bool view = op == Op::Input || op == Op::Parameter || op == Op::Constant || op == Op::Literal || op == Op::BroadcastTo ||
-                          op == Op::Reshape || op == Op::Transpose || !v.is_contiguous();
+        const bool view = op == Op::Input || op == Op::Parameter || op == Op::Constant || op == Op::Literal || is_view(op) ||
+                          !v.is_contiguous();
         out.push_back(view ? v.clone() : v);
     }
     values.clear();
