@@ -1,7 +1,7 @@
 // generate_kernel(): one KernelSpec becomes one function
 //
 //   for row in [row_begin, row_end):             offsets of every operand from the row index
-//     for col in steps of 2W while col+2W <= end: the instructions on two full vectors, interleaved
+//     for col in steps of 4W while col+4W <= end: the instructions on four full vectors, interleaved
 //     while col < end, in steps of W:            one vector with a lane mask (masked loads/stores)
 //     add the row's vector accumulators into the float64 buffers
 //
@@ -64,6 +64,8 @@ enum class Accumulation { float_register, float_memory, count_total, count_colum
 
 // Rows between two additions of the 8-bit column counts to the buffer: at most 255 per count.
 constexpr std::int64_t kCountRowBlock = 255;
+// Vectors in one iteration of the vector loop (see inner_loop).
+constexpr std::uint64_t kVectorsPerIteration = 4;
 // The longest row whose column counts are kept on the stack (a 16 KiB scratch row each);
 // longer rows count in the float64 buffer.
 constexpr std::int64_t kMaxCountedRow = std::int64_t{1} << 14;
@@ -475,15 +477,18 @@ private:
     // The vector loop and the masked tail over one row; returns the block where the row ends.
     // `streaming`: the full vectors' stores are non-temporal (their addresses are aligned).
     //
-    //   for (; col + 2W <= end; col += 2W)  two vectors, their instructions interleaved
-    //   for (; col < end; col += W)          one vector with a lane mask (at most twice)
+    //   for (; col + 4W <= end; col += 4W)  four vectors, their instructions interleaved
+    //   for (; col < end; col += W)          one vector with a lane mask (at most four times)
     //
-    // Two vectors per iteration because one vector's instructions form a single long
-    // dependency chain (sigmoid's ~80 cycles on Zen 4): with two independent chains side by
-    // side, the out-of-order core finds ready instructions in its scheduler (chain_fwd_bwd:
-    // ~9% faster in L2; bench/elementwise_bench.cpp). The rest is masked rather than a
-    // one-vector loop plus a masked tail, so the loop body is compiled three times, not four
-    // (instruction selection is most of a compile).
+    // Several vectors per iteration because one vector's instructions form a single long
+    // dependency chain (sigmoid's ~60 cycles on Zen 4), and the core runs well below the
+    // throughput of its pipes unless its scheduler holds instructions of several independent
+    // chains: on Zen 4 sigmoid needs 12 slots of the FMA pipes per vector but took ~15 cycles
+    // with two vectors, ~14 with four (64K floats in L2: sigmoid_fwd, tanh_fwd and
+    // chain_fwd_bwd ~10% faster with four than with two, two ~9% faster than one; three and
+    // eight were slower than four; bench/elementwise_bench.cpp). The rest is masked rather
+    // than a one-vector loop plus a masked tail, so the body is compiled once less (a cold
+    // compile of chain_fwd_bwd took the same time with four vectors as with two).
     llvm::BasicBlock* inner_loop(bool streaming) {
         auto* pre = b_.GetInsertBlock();
         auto* head = block("vec");
@@ -497,11 +502,13 @@ private:
         auto* col = b_.CreatePHI(i64_, 2, "col");
         col->addIncoming(col_begin_, pre);
         std::vector<llvm::PHINode*> accs = accumulator_phis(pre);
-        auto* next = b_.CreateAdd(col, b_.getInt64(2 * lanes_));
+        auto* next = b_.CreateAdd(col, b_.getInt64(kVectorsPerIteration * lanes_));
         b_.CreateCondBr(b_.CreateICmpSLE(next, col_end_), body, rest);
 
         b_.SetInsertPoint(body);
-        auto acc_body = emit_body({col, b_.CreateAdd(col, b_.getInt64(lanes_))}, nullptr,
+        std::vector<Value*> cols{col};
+        for (std::uint64_t v = 1; v < kVectorsPerIteration; ++v) cols.push_back(b_.CreateAdd(col, b_.getInt64(v * lanes_)));
+        auto acc_body = emit_body(cols, nullptr,
                                   std::vector<Value*>(accs.begin(), accs.end()), streaming);
         col->addIncoming(next, b_.GetInsertBlock());
         for (std::size_t r = 0; r < accs.size(); ++r)
@@ -654,23 +661,26 @@ private:
         return made;
     }
 
-    // The instructions on the vectors at `cols` (one or two), their stores and their additions
-    // to the accumulators, the vectors in order. Returns the new value of each register
-    // accumulator.
+    // The instructions on the vectors at `cols` (one, or kVectorsPerIteration), their stores and
+    // their additions to the accumulators, the vectors in order. Returns the new value of each
+    // register accumulator.
     //
-    // Two vectors' values are emitted one after the other and then interleaved, instruction by
+    // The vectors' values are emitted one after the other and then interleaved, instruction by
     // instruction (the code generator keeps that order): each vector's instructions are one
     // dependency chain, and the core's scheduler, which fills in program order, then holds
-    // instructions of both chains. The two sequences are the same code on other registers, so
-    // the k-th instructions match; the interleaving moves only instructions that compute
-    // values, never a store.
+    // instructions of every chain. The sequences are the same code on other registers, so the
+    // k-th instructions match; the interleaving moves only instructions that compute values,
+    // never a store.
     std::vector<Value*> emit_body(const std::vector<Value*>& cols, Value* mask, const std::vector<Value*>& accs,
                                   bool streaming) {
         std::vector<std::vector<Value*>> values(cols.size());
         std::vector<std::vector<llvm::Instruction*>> code(cols.size());
         for (std::size_t c = 0; c < cols.size(); ++c) code[c] = emitted_by([&] { values[c] = emit_values(cols[c], mask); });
-        if (cols.size() == 2 && code[0].size() == code[1].size())
-            for (std::size_t k = 0; k < code[0].size(); ++k) code[1][k]->moveAfter(code[0][k]);
+        const bool same_code =
+            std::all_of(code.begin(), code.end(), [&](const auto& c) { return c.size() == code[0].size(); });
+        if (same_code)
+            for (std::size_t k = 0; k < code[0].size(); ++k)
+                for (std::size_t c = 1; c < cols.size(); ++c) code[c][k]->moveAfter(code[c - 1][k]);
         std::vector<Value*> out(accs);
         for (std::size_t c = 0; c < cols.size(); ++c) {
             emit_stores(values[c], cols[c], mask, streaming);
