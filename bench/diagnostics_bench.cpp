@@ -3,15 +3,21 @@
 //   <act>_kernel/jit/BxU       a = act(z + b): the fused activation kernel of a dense layer,
 //                              called directly (one call over all rows, as on one thread)
 //   <act>_kernel_diag/jit/BxU  the same kernel, also counting per unit the rows with z + b > 0
-//                              and all the a == 0 (the probes, as reductions in its epilogue)
+//                              and all the a == 0 (the probes, as reductions in its epilogue);
+//                              counter extra_pct: the time it takes over the kernel without the
+//                              probes, both timed in alternation in the same loop (blocks of
+//                              ~20 us), on the same arrays: a drifting machine cannot bias it
 //   <act>_layer[_diag]/jit/BxU the same as a compiled program: the kernel plus what the
 //                              executor does around it (bindings, the probes' partial sums)
 //   mlp_step/jit/B             a whole training step of a 784-256-256-10 ReLU MLP (SGD)
 //   mlp_step_diag/jit/B        the same with TrainerOptions::diagnostics (adds |dW|^2 too)
-// Compare a workload with its _diag twin from one run (the ratio of the medians).
+// Compare a workload with its _diag twin from one run (the ratio of the medians; for the
+// kernels, extra_pct measures the same more robustly).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -50,33 +56,90 @@ std::vector<Value> layer_outputs(Graph& graph, const std::function<Value(Value)>
     return outputs;
 }
 
-// The layer's one fused kernel, called as the executor calls it, without the executor.
-void register_kernel(std::string_view act_name, const std::function<Value(Value)>& act, LayerSize size, bool probes) {
-    auto graph = std::make_shared<Graph>();
-    const jit::Plan plan = jit::fuse(layer_outputs(*graph, act, size, probes));
-    if (plan.kernels.size() != 1)
-        throw InternalError(fmt::format("diagnostics bench: the layer fused into {} kernels, not 1", plan.kernels.size()));
-    const jit::FusedKernel& fk = plan.kernels.front();
-    const jit::CompiledKernel kernel = jit::Engine::instance().compile(fk.spec);
-    const std::string name = fmt::format("{}_kernel{}/jit/{}x{}", act_name, probes ? "_diag" : "", size.batch, size.units);
-    benchmark::RegisterBenchmark(name.c_str(), [graph, fk, kernel, size](benchmark::State& state) {
-        const Bindings bindings = layer_bindings(size);
-        std::vector<Tensor> arrays;  // the operands, then the outputs
-        for (const Node* n : fk.operand_sources) arrays.push_back(bindings.at(n->attrs().name));
-        for (const Node* n : fk.stored) arrays.push_back(Tensor::zeros(n->dtype(), n->shape()));
-        std::vector<std::vector<double>> sums;  // the float64 buffers the kernel adds its sums into
-        for (const Node* n : fk.reduced) sums.emplace_back(static_cast<std::size_t>(n->shape().numel()), 0.0);
-        std::vector<void*> args;
-        for (Tensor& t : arrays) args.push_back(t.raw_data());
-        for (auto& s : sums) args.push_back(s.data());
-        const std::int64_t rows = fk.spec.rows(), len = fk.spec.row_length();
-        kernel.fn(args.data(), 0, rows, 0, len);  // warm-up, untimed
+// The arrays of a layer's kernel: its inputs z and b, its output a.
+struct LayerArrays {
+    Bindings inputs;
+    Tensor activation;
+    explicit LayerArrays(LayerSize size)
+        : inputs(layer_bindings(size)), activation(Tensor::zeros(DType::f32, Shape{size.batch, size.units})) {}
+};
+
+// A layer's one fused kernel on `arrays`, called as the executor calls it, without the
+// executor (one call over all rows, as on one thread).
+class LayerKernel {
+public:
+    LayerKernel(std::string_view act_name, const std::function<Value(Value)>& act, LayerSize size, bool probes,
+                std::shared_ptr<LayerArrays> arrays)
+        : graph_(std::make_shared<Graph>()), arrays_(std::move(arrays)) {
+        const jit::Plan plan = jit::fuse(layer_outputs(*graph_, act, size, probes));
+        if (plan.kernels.size() != 1)
+            throw InternalError(fmt::format("diagnostics bench: the {} layer fused into {} kernels, not 1", act_name,
+                                            plan.kernels.size()));
+        const jit::FusedKernel& fk = plan.kernels.front();
+        if (fk.stored.size() != 1)
+            throw InternalError(fmt::format("diagnostics bench: the {} layer's kernel stores {} arrays, not 1", act_name,
+                                            fk.stored.size()));
+        kernel_ = jit::Engine::instance().compile(fk.spec);
+        for (const Node* n : fk.operand_sources) args_.push_back(arrays_->inputs.at(n->attrs().name).raw_data());
+        args_.push_back(arrays_->activation.raw_data());
+        for (const Node* n : fk.reduced) sums_.emplace_back(static_cast<std::size_t>(n->shape().numel()), 0.0);
+        for (auto& sum : sums_) args_.push_back(sum.data());  // the float64 buffers the kernel adds into
+        rows_ = fk.spec.rows();
+        row_length_ = fk.spec.row_length();
+        call();  // warm-up
+    }
+
+    void call() { kernel_.fn(args_.data(), 0, rows_, 0, row_length_); }
+
+private:
+    std::shared_ptr<Graph> graph_;
+    std::shared_ptr<LayerArrays> arrays_;
+    jit::CompiledKernel kernel_;
+    std::vector<std::vector<double>> sums_;
+    std::vector<void*> args_;
+    std::int64_t rows_ = 0, row_length_ = 0;
+};
+
+void register_kernel(std::string_view act_name, const std::function<Value(Value)>& act, LayerSize size) {
+    // The same arrays for both: the comparison is of the code alone.
+    auto arrays = std::make_shared<LayerArrays>(size);
+    auto plain = std::make_shared<LayerKernel>(act_name, act, size, false, arrays);
+    auto probed = std::make_shared<LayerKernel>(act_name, act, size, true, arrays);
+    const std::int64_t elements = size.batch * size.units;
+    const std::string name = fmt::format("{}_kernel/jit/{}x{}", act_name, size.batch, size.units);
+    benchmark::RegisterBenchmark(name.c_str(), [plain, elements](benchmark::State& state) {
         for (auto _ : state) {
-            kernel.fn(args.data(), 0, rows, 0, len);
+            plain->call();
             benchmark::ClobberMemory();
         }
-        state.SetItemsProcessed(state.iterations() * size.batch * size.units);
+        state.SetItemsProcessed(state.iterations() * elements);
     });
+    // Blocks of calls of ~20 us or more, so that reading the clock costs nothing that counts.
+    const int calls = static_cast<int>(std::max<std::int64_t>(1, (std::int64_t{1} << 18) / elements));
+    const std::string diag_name = fmt::format("{}_kernel_diag/jit/{}x{}", act_name, size.batch, size.units);
+    benchmark::RegisterBenchmark(diag_name.c_str(), [plain, probed, elements, calls](benchmark::State& state) {
+        using clock = std::chrono::steady_clock;
+        auto timed = [&](LayerKernel& k) {
+            const auto start = clock::now();
+            for (int i = 0; i < calls; ++i) k.call();
+            benchmark::ClobberMemory();
+            return std::chrono::duration<double>(clock::now() - start).count();
+        };
+        double plain_s = 0, probed_s = 0;
+        bool probed_first = false;
+        for (auto _ : state) {
+            // In turn first and second: neither always runs on the caches the other left.
+            const double a = probed_first ? timed(*probed) : timed(*plain);
+            const double b = probed_first ? timed(*plain) : timed(*probed);
+            const double probed_block = probed_first ? a : b;
+            plain_s += probed_first ? b : a;
+            probed_s += probed_block;
+            probed_first = !probed_first;
+            state.SetIterationTime(probed_block / calls);
+        }
+        state.SetItemsProcessed(state.iterations() * elements);
+        state.counters["extra_pct"] = 100 * (probed_s / plain_s - 1);
+    })->UseManualTime();
 }
 
 void register_layer(std::string_view act_name, const std::function<Value(Value)>& act, LayerSize size, bool probes) {
@@ -123,7 +186,7 @@ int main(int argc, char** argv) {
     };
     for (const auto& size : bench::kLayerSizes)
         for (const auto& [name, act] : activations)
-            for (bool probes : {false, true}) bench::register_kernel(name, act, size, probes);
+            bench::register_kernel(name, act, size);
     for (const auto& size : bench::kLayerSizes)
         for (const auto& [name, act] : activations)
             for (bool probes : {false, true}) bench::register_layer(name, act, size, probes);
