@@ -1,7 +1,7 @@
 // generate_kernel(): one KernelSpec becomes one function
 //
 //   for row in [row_begin, row_end):             offsets of every operand from the row index
-//     for col in steps of 4W while col+4W <= end: the instructions on four full vectors, interleaved
+//     for col in steps of VW while col+VW <= end: the instructions on V full vectors, interleaved
 //     while col < end, in steps of W:            one vector with a lane mask (masked loads/stores)
 //     add the row's vector accumulators into the float64 buffers
 //
@@ -64,8 +64,6 @@ enum class Accumulation { float_register, float_memory, count_total, count_colum
 
 // Rows between two additions of the 8-bit column counts to the buffer: at most 255 per count.
 constexpr std::int64_t kCountRowBlock = 255;
-// Vectors in one iteration of the vector loop (see inner_loop).
-constexpr std::uint64_t kVectorsPerIteration = 4;
 // The longest row whose column counts are kept on the stack (a 16 KiB scratch row each);
 // longer rows count in the float64 buffer.
 constexpr std::int64_t kMaxCountedRow = std::int64_t{1} << 14;
@@ -184,6 +182,8 @@ public:
     KernelBuilder(llvm::LLVMContext& context, const KernelSpec& spec, const std::string& name, unsigned vector_bits)
         : ctx_(context), spec_(spec), module_(std::make_unique<llvm::Module>(name, context)), b_(context),
           lanes_(vector_bits / (spec.dtype == DType::f64 ? 64u : 32u)),
+          // Four vector chains need about 24 registers for sigmoid: AVX-512 has 32, AVX2 16.
+          vectors_per_iteration_(vector_bits == 512 ? 4 : 2),
           m_(b_, *module_, spec.dtype == DType::f64, lanes_) {
         i64_ = b_.getInt64Ty();
         ptr_ = b_.getPtrTy();
@@ -234,6 +234,7 @@ private:
     std::unique_ptr<llvm::Module> module_;
     llvm::IRBuilder<> b_;
     unsigned lanes_;
+    std::uint64_t vectors_per_iteration_;  // of the vector loop, see inner_loop
     LlvmMath m_;
     llvm::Type* i64_;
     llvm::Type* ptr_;
@@ -477,8 +478,8 @@ private:
     // The vector loop and the masked tail over one row; returns the block where the row ends.
     // `streaming`: the full vectors' stores are non-temporal (their addresses are aligned).
     //
-    //   for (; col + 4W <= end; col += 4W)  four vectors, their instructions interleaved
-    //   for (; col < end; col += W)          one vector with a lane mask (at most four times)
+    //   for (; col + VW <= end; col += VW)  V vectors (4 at 512 bits, else 2), interleaved
+    //   for (; col < end; col += W)          one vector with a lane mask (at most V times)
     //
     // Several vectors per iteration because one vector's instructions form a single long
     // dependency chain (sigmoid's ~60 cycles on Zen 4), and the core runs well below the
@@ -502,14 +503,14 @@ private:
         auto* col = b_.CreatePHI(i64_, 2, "col");
         col->addIncoming(col_begin_, pre);
         std::vector<llvm::PHINode*> accs = accumulator_phis(pre);
-        auto* next = b_.CreateAdd(col, b_.getInt64(kVectorsPerIteration * lanes_));
+        auto* next = b_.CreateAdd(col, b_.getInt64(vectors_per_iteration_ * lanes_));
         b_.CreateCondBr(b_.CreateICmpSLE(next, col_end_), body, rest);
 
         b_.SetInsertPoint(body);
         std::vector<Value*> cols{col};
-        for (std::uint64_t v = 1; v < kVectorsPerIteration; ++v) cols.push_back(b_.CreateAdd(col, b_.getInt64(v * lanes_)));
-        auto acc_body = emit_body(cols, nullptr,
-                                  std::vector<Value*>(accs.begin(), accs.end()), streaming);
+        for (std::uint64_t v = 1; v < vectors_per_iteration_; ++v)
+            cols.push_back(b_.CreateAdd(col, b_.getInt64(v * lanes_)));
+        auto acc_body = emit_body(cols, nullptr, std::vector<Value*>(accs.begin(), accs.end()), streaming);
         col->addIncoming(next, b_.GetInsertBlock());
         for (std::size_t r = 0; r < accs.size(); ++r)
             if (accs[r]) accs[r]->addIncoming(acc_body[r], b_.GetInsertBlock());
@@ -661,7 +662,7 @@ private:
         return made;
     }
 
-    // The instructions on the vectors at `cols` (one, or kVectorsPerIteration), their stores and
+    // The instructions on the vectors at `cols` (one, or vectors_per_iteration_), their stores and
     // their additions to the accumulators, the vectors in order. Returns the new value of each
     // register accumulator.
     //
