@@ -7,6 +7,8 @@
 //                              counter extra_pct: the time it takes over the kernel without the
 //                              probes, both timed in alternation in the same loop (blocks of
 //                              ~20 us), on the same arrays: a drifting machine cannot bias it
+//                              (its time is the probed kernel's per call; its CPU column counts
+//                              both kernels' blocks)
 //   <act>_layer[_diag]/jit/BxU the same as a compiled program: the kernel plus what the
 //                              executor does around it (bindings, the probes' partial sums)
 //   mlp_step/jit/B             a whole training step of a 784-256-256-10 ReLU MLP (SGD)
