@@ -1,7 +1,8 @@
 // Concurrency: one compiled Program run from many threads at once gives exactly what
 // sequential runs give, with either engine; graphs compile from many threads at once, also
-// while the JIT's kernel cache is evicting and unloading code. CI runs this file under
-// ThreadSanitizer too (.ci/sanitize).
+// while the JIT's kernel cache is evicting and unloading code; one nn::Predictor predicts from
+// many threads at once, making its plans as they come. CI runs this file under ThreadSanitizer
+// too (.ci/sanitize).
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -14,6 +15,7 @@
 #include "nnjit/autodiff.hpp"
 #include "nnjit/engine.hpp"
 #include "nnjit/graph_ops.hpp"
+#include "nnjit/nn.hpp"
 
 using namespace nnjit;
 
@@ -161,4 +163,31 @@ TEST_CASE("concurrency: programs keep running while other threads evict and unlo
     CHECK(mismatches == 0);
     CHECK(engine.stats().unloaded > before.unloaded);
     CHECK(all_equal(program->run(inputs), expected));
+}
+
+TEST_CASE("concurrency: one Predictor predicts from 8 threads at once, making its plans as they come", "[threads][jit]") {
+    // Batches of 8 rows: 1 to 7 rows is one plan each, 8 and more the full batch's plan plus
+    // one for the remainder; the threads ask for them in different orders, at once.
+    const nn::Sequential net = nn::mlp({12, 16, 3}, nn::Activation::relu());
+    const nn::Parameters params = net.init(DType::f32, 5);
+    const int row_counts[] = {1, 3, 8, 11, 5, 16, 2, 7};
+    std::vector<Tensor> x, expected;
+    const nn::Predictor sequential(net, Backend::jit, DType::f32, 8);
+    for (int rows : row_counts) {
+        x.push_back(Tensor::randn(DType::f32, Shape{rows, 12}, static_cast<std::uint64_t>(rows)));
+        expected.push_back(sequential.predict(x.back(), params));
+    }
+    const nn::Predictor shared(net, Backend::jit, DType::f32, 8);
+    std::vector<int> mismatches(kThreads, 0);
+    on_threads([&](int t) {
+        for (int round = 0; round < 4; ++round)
+            for (std::size_t k = 0; k < x.size(); ++k) {
+                const std::size_t i = (k + static_cast<std::size_t>(t)) % x.size();
+                if (!bitwise_equal(shared.predict(x[i], params), expected[i])) ++mismatches[static_cast<std::size_t>(t)];
+            }
+    });
+    for (int t = 0; t < kThreads; ++t) {
+        INFO("thread " << t);
+        CHECK(mismatches[static_cast<std::size_t>(t)] == 0);
+    }
 }

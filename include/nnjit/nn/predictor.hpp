@@ -1,10 +1,10 @@
 // An inference-only plan: the network's forward pass compiled once per batch size (a full
 // batch and, when the sample count is not a multiple of it, the remainder) and run on any
-// number of samples with the parameters given.
+// number of samples with the parameters given. One Predictor may predict from any number of
+// threads at once (a plan is made once per batch size, under a lock; running it needs none).
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 
 #include "nnjit/engine.hpp"
@@ -32,6 +32,7 @@ public:
 
 private:
     struct Plan;
+    struct Plans;
     const Plan& plan(std::int64_t rows) const;
     // A UserError unless x is (n, input_size) of the predictor's dtype.
     void check_input(const Tensor& x) const;
@@ -42,7 +43,7 @@ private:
     Backend backend_;
     DType dtype_;
     std::int64_t batch_size_;
-    mutable std::map<std::int64_t, std::unique_ptr<Plan>> plans_;  // by rows
+    std::unique_ptr<Plans> plans_;  // made on first use, by rows
 };
 
 }  // namespace nnjit::nn
