@@ -72,8 +72,9 @@ class LayerKernel {
 public:
     LayerKernel(std::string_view act_name, const std::function<Value(Value)>& act, LayerSize size, bool probes,
                 std::shared_ptr<LayerArrays> arrays)
-        : graph_(std::make_shared<Graph>()), arrays_(std::move(arrays)) {
-        const jit::Plan plan = jit::fuse(layer_outputs(*graph_, act, size, probes));
+        : arrays_(std::move(arrays)) {
+        Graph graph;  // only until the kernel is compiled
+        const jit::Plan plan = jit::fuse(layer_outputs(graph, act, size, probes));
         if (plan.kernels.size() != 1)
             throw InternalError(fmt::format("diagnostics bench: the {} layer fused into {} kernels, not 1", act_name,
                                             plan.kernels.size()));
@@ -94,7 +95,6 @@ public:
     void call() { kernel_.fn(args_.data(), 0, rows_, 0, row_length_); }
 
 private:
-    std::shared_ptr<Graph> graph_;
     std::shared_ptr<LayerArrays> arrays_;
     jit::CompiledKernel kernel_;
     std::vector<std::vector<double>> sums_;
@@ -131,10 +131,15 @@ void register_kernel(std::string_view act_name, const std::function<Value(Value)
         bool probed_first = false;
         for (auto _ : state) {
             // In turn first and second: neither always runs on the caches the other left.
-            const double a = probed_first ? timed(*probed) : timed(*plain);
-            const double b = probed_first ? timed(*plain) : timed(*probed);
-            const double probed_block = probed_first ? a : b;
-            plain_s += probed_first ? b : a;
+            double plain_block = 0, probed_block = 0;
+            if (probed_first) {
+                probed_block = timed(*probed);
+                plain_block = timed(*plain);
+            } else {
+                plain_block = timed(*plain);
+                probed_block = timed(*probed);
+            }
+            plain_s += plain_block;
             probed_s += probed_block;
             probed_first = !probed_first;
             state.SetIterationTime(probed_block / calls);
