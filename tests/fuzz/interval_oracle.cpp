@@ -254,6 +254,9 @@ struct SumAccumulator {
         if (inf) return anything();
         const ld m = static_cast<ld>(n + 1) * f.unit_roundoff();
         const ld gamma = m / (1 - m);
+        // A term or partial sum this large can overflow in the format, to either infinity, in
+        // some order of summation: +inf + -inf is NaN (the error bound below assumes no overflow).
+        if (magnitude * (1 + gamma) >= f.max_finite) return anything();
         const ld err = gamma * magnitude * (1 + kOracleSlack) + f.denorm_min;
         return widen({lo - err, hi + err, nan}, 0, f);
     }

@@ -25,7 +25,9 @@
 //  * sum/mean over n terms and matmul over k terms: |error| <= gamma_(n+1) * sum |x_i| with
 //    gamma_m = m u / (1 - m u), u = 2^-p (Higham, Accuracy and Stability of Numerical
 //    Algorithms, 2nd ed., (4.4) and (3.13)) - any summation order, accumulation in a wider type
-//    included; mean adds three roundings (the scale 1/n, the product, the conversion);
+//    included; mean adds three roundings (the scale 1/n, the product, the conversion). Where
+//    sum |x_i| (1 + gamma) reaches the largest finite value, a product or partial sum may
+//    overflow to either infinity and +inf + -inf is NaN: anything is allowed;
 //  * softmax/log_softmax: the same analysis on x - max, exp, the sum, and the final division
 //    (two roundings allowed) or subtraction and log;
 //  * a result that may exceed the largest finite value may be infinite; a comparison whose

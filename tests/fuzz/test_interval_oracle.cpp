@@ -78,3 +78,21 @@ TEST_CASE("oracle: NaN only where an input or an op can make one", "[fuzz]") {
     CHECK(bounds[2][1].contains(1.0));
     CHECK_FALSE(bounds[2][1].contains(0.0));
 }
+
+TEST_CASE("oracle: a sum whose terms overflow the format allows NaN, one that cannot does not", "[fuzz]") {
+    // (1 x 2) @ (2 x 1) in float32: 2e19 * 1e20 overflows to +inf, 2e19 * -5e19 to -inf, and
+    // +inf + -inf is NaN, although the exact 1e39 is only above FLT_MAX (found by the fuzzer).
+    Graph g;
+    Value a = g.input("a", DType::f32, Shape{1, 2});
+    Value w = g.input("w", DType::f32, Shape{2, 1});
+    const std::vector<Value> outputs{matmul(a, w), matmul(a * 1e-20, w * 1e-20)};
+    const Bindings b{{"a", Tensor::from<float>(Shape{1, 2}, std::vector<float>{2e19f, 2e19f})},
+                     {"w", Tensor::from<float>(Shape{2, 1}, std::vector<float>{1e20f, -5e19f})}};
+    const auto bounds = fuzz::interval_bounds(outputs, b);
+    const auto results = Interpreter(outputs).run(b);
+    CHECK(std::isnan(results[0].to_doubles()[0]));
+    CHECK(bounds[0][0].contains(results[0].to_doubles()[0]));
+    // Scaled down, nothing overflows: the same sum is finite, and NaN is not allowed.
+    CHECK(bounds[1][0].contains(results[1].to_doubles()[0]));
+    CHECK_FALSE(bounds[1][0].contains(std::nan("")));
+}
