@@ -2,9 +2,8 @@
 // value is an llvm::Value* vector of the host width, every operation emits the plain IEEE
 // instruction ScalarMath performs on one number (no fast-math flags, fma only where the
 // rule calls fma), so a kernel computes each lane bit for bit as the interpreter does.
-// Transcendentals follow ScalarMath too: vmath's algorithms, emitted inline, except float64
-// erfc, which ScalarMath<double> takes from libm: the JIT calls the same libm function once
-// per lane (a scalar call in the loop). Included by codegen.cpp only: it pulls in LLVM headers.
+// Transcendentals follow ScalarMath too: vmath's algorithms, emitted inline (no call in the
+// loop). Included by codegen.cpp only: it pulls in LLVM headers.
 #pragma once
 
 #include <llvm/IR/Constants.h>
@@ -84,7 +83,7 @@ struct LlvmMath {
     Value log(Value a) { return vmath::log(*this, a); }
     Value log1p(Value a) { return vmath::log1p(*this, a); }
     Value tanh(Value a) { return vmath::tanh(*this, a); }
-    Value erfc(Value a) { return f64 ? libm("erfc", a) : vmath::erfc(*this, a); }
+    Value erfc(Value a) { return vmath::erfc(*this, a); }
 
     Value gt(Value a, Value x) { return b.CreateFCmpOGT(a, x); }
     Value lt(Value a, Value x) { return b.CreateFCmpOLT(a, x); }
@@ -138,18 +137,6 @@ private:
 
     Value intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value> args) {
         return b.CreateCall(llvm::Intrinsic::getDeclaration(&module, id, {vec}), args);
-    }
-
-    // The libm function on each lane (marked nobuiltin: LLVM must not swap in its own).
-    Value libm(const char* name, Value a) {
-        llvm::FunctionCallee f = module.getOrInsertFunction(name, llvm::FunctionType::get(elem, {elem}, false));
-        Value out = llvm::PoisonValue::get(vec);
-        for (unsigned i = 0; i < lanes; ++i) {
-            llvm::CallInst* call = b.CreateCall(f, {b.CreateExtractElement(a, i)});
-            call->addFnAttr(llvm::Attribute::NoBuiltin);
-            out = b.CreateInsertElement(out, call, i);
-        }
-        return out;
     }
 };
 

@@ -417,6 +417,29 @@ TEST_CASE("jit: every float where exp, sigmoid, elu, gelu round to subnormals or
     for (std::size_t k = 0; k < outs.size(); ++k) CHECK(bitwise_equal(got[k], ref[k]));
 }
 
+TEST_CASE("jit: float64 erfc over every piece, its subnormal tail and its clamp gives the interpreter's bits",
+          "[jit][vmath]") {
+    // vmath's float64 erfc (no libm): the piece boundaries, the deep tail where exp(-a^2) * 2^n
+    // is scaled by n down to -1080, NaN and the infinities, forward and gradient.
+    std::vector<double> xs{0.0, -0.0, 0.46875, 1.25, 2.5, 27.3, -27.3, std::numeric_limits<double>::infinity(),
+                           -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()};
+    for (double v = -6.0; v <= 28.0; v += 1.0 / 1024) xs.push_back(v);
+    for (double v = 26.0; v <= 27.4; v += 1.0 / 65536) xs.push_back(v);  // results from 1e-300 to 0
+    const auto n = static_cast<std::int64_t>(xs.size());
+    Tensor t = Tensor::empty(DType::f64, Shape{n});
+    std::copy(xs.begin(), xs.end(), t.data<double>());
+    Graph g;
+    Value x = g.input("x", DType::f64, Shape{n});
+    const Value y = erfc(x);
+    const std::vector<Value> outs{y, gelu(x), grad(sum(y), x)};
+    const Bindings b{{"x", t}};
+    const auto got = compile(outs, Backend::jit)->run(b);
+    const auto ref = compile(outs, Backend::interp)->run(b);
+    for (std::size_t k = 0; k < outs.size(); ++k) CHECK(bitwise_equal(got[k], ref[k]));
+    CHECK(got[0].data<double>()[5] == 0.0);  // erfc(27.3) rounds to 0
+    CHECK(got[0].data<double>()[6] == 2.0);
+}
+
 // The code generator drops a clamp of exp's argument that its sign makes idle (sigmoid and
 // softplus take exp(-|x|), tanh exp(2|x|)): a sweep of float bit patterns over the whole range,
 // with both zeros, both infinities and quiet and signalling NaNs, bit for bit (a NaN for a NaN:

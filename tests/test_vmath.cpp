@@ -189,6 +189,8 @@ TEST_CASE("vmath float64: random inputs within the documented ulp bound", "[vmat
         {"log1p", [](double x) { return D::log1p(x); }, [](long double x) { return std::log1p(x); }, -1, 4, 2},
         // t / (t + 2): expm1's error, and two roundings.
         {"tanh", [](double x) { return D::tanh(x); }, [](long double x) { return std::tanh(x); }, -20, 20, 2.5},
+        // Dense over every piece and past the clamp (erfc(27.3) rounds to 0).
+        {"erfc", [](double x) { return D::erfc(x); }, [](long double x) { return std::erfc(x); }, -6, 28, 4},
     };
     for (const auto& fn : functions) {
         SECTION(fn.name) {
@@ -236,5 +238,13 @@ TEST_CASE("vmath float64: special values", "[vmath]") {
     CHECK(D::tanh(-inf) == -1.0);
     CHECK(D::tanh(1e-300) == 1e-300);
     CHECK(std::signbit(D::tanh(-0.0)));
-    for (double y : {D::exp(nan), D::expm1(nan), D::log(nan), D::log1p(nan), D::tanh(nan)}) CHECK(std::isnan(y));
+    CHECK(D::erfc(-inf) == 2.0);
+    CHECK(D::erfc(inf) == 0.0);
+    CHECK(D::erfc(0.0) == 1.0);
+    CHECK(D::erfc(-0.0) == 1.0);
+    CHECK(D::erfc(27.3) == 0.0);  // erfc(27.23) < 2^-1075: past the clamp, exactly 0
+    CHECK(D::erfc(-30.0) == 2.0);
+    CHECK(D::erfc(27.0) > 0.0);  // ~5e-319, subnormal
+    for (double y : {D::exp(nan), D::expm1(nan), D::log(nan), D::log1p(nan), D::tanh(nan), D::erfc(nan)})
+        CHECK(std::isnan(y));
 }

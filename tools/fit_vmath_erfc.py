@@ -8,8 +8,10 @@ erfc(x) is computed as
     [2.5, 10.1] G(a) = K(s) / a with K a polynomial in s = 1/a^2 (G(a) ~ 1/(a sqrt(pi)) for large
     a; K depends little on s, so the rounding of s hardly matters, and the 1/a is one division).
 Each polynomial is a Chebyshev fit (mpmath.chebyfit, near-minimax) in 40-digit arithmetic; the
-coefficients are then rounded to float32, and the script prints the maximum relative error of
-the rounded polynomial (before float32 evaluation rounding) on a fine grid.
+coefficients are then rounded to the format, and the script prints the maximum relative error of
+the rounded polynomial (before evaluation rounding) on a fine grid. float32 first, then float64:
+the same pieces with higher degrees (8, 15, 18 and 22) and piece 3 reaching to 27.3 (erfc(27.23) <
+2^-1075 rounds to 0 in float64).
 
 Run: python3 tools/fit_vmath_erfc.py   (needs python3-mpmath; deterministic)
 """
@@ -24,11 +26,13 @@ def f32(v):
     return struct.unpack('f', struct.pack('f', float(v)))[0]
 
 
-def chebyshev(f, lo, hi, deg):
+def f64(v):
+    return float(v)
+
+
+def fit(f, lo, hi, deg, mid, rounded):
     """Coefficients c0..c_deg (lowest first) of a polynomial in u = v - mid, v in [lo, hi]."""
-    mid = (lo + hi) / 2
-    coeffs = mp.chebyfit(lambda u: f(u + mid), [lo - mid, hi - mid], deg + 1)
-    return mid, [f32(c) for c in reversed(coeffs)]
+    return [rounded(c) for c in reversed(mp.chebyfit(lambda u: f(u + mid), [lo - mid, hi - mid], deg + 1))]
 
 
 def max_rel_error(f, lo, hi, mid, coeffs, n=2000):
@@ -40,37 +44,36 @@ def max_rel_error(f, lo, hi, mid, coeffs, n=2000):
     return worst
 
 
-def report(name, f, lo, hi, deg, variable):
-    mid, coeffs = chebyshev(f, lo, hi, deg)
-    mid = f32(mid)
-    # Refit around the float32 midpoint actually used at run time.
-    coeffs = [f32(c) for c in reversed(mp.chebyfit(lambda u: f(u + mid), [lo - mid, hi - mid], deg + 1))]
+def report(name, f, lo, hi, mid, deg, variable, rounded):
+    coeffs = fit(f, lo, hi, deg, mid, rounded)
     err = max_rel_error(f, lo, hi, mid, coeffs)
-    print(f'// {name}: {variable}, mid = {mid!r}, max relative error {float(err):.2e}')
+    print(f'// {name}: {variable}, max relative error {float(err):.2e}')
     print('    ' + ', '.join(f'{c!r}' for c in coeffs))
-    return coeffs
 
 
-def main():
+def fit_format(name, rounded, degrees, a_max):
+    """degrees: of erf(x)/x, G pieces 1 and 2, K piece 3. a_max: where piece 3 ends."""
+    print(f'{name}:')
     t = mp.mpf(15) / 32
     erf_over_x = lambda z: mp.erf(mp.sqrt(z)) / mp.sqrt(z) if z > 0 else 2 / mp.sqrt(mp.pi)
     # erf(x)/x in z = x^2: fitted without a shift (mid = 0) so that the series starts at z = 0.
-    coeffs = [f32(c) for c in reversed(mp.chebyfit(erf_over_x, [0, t * t], 6))]
-    err = max_rel_error(erf_over_x, mp.mpf(0), t * t, 0, coeffs)
-    print(f'// erf(x)/x: z = x^2 on [0, (15/32)^2], max relative error {float(err):.2e}')
-    print('    ' + ', '.join(f'{c!r}' for c in coeffs))
-
+    report('erf(x)/x', erf_over_x, mp.mpf(0), t * t, 0, degrees[0], 'z = x^2 on [0, (15/32)^2]', rounded)
     g = lambda a: mp.erfc(a) * mp.exp(a * a)
-    report('G piece 1', g, t, mp.mpf('1.25'), 8, 'u = a - mid on [15/32, 1.25]')
-    report('G piece 2', g, mp.mpf('1.25'), mp.mpf('2.5'), 8, 'u = a - mid on [1.25, 2.5]')
-    # K(s) = a G(a), s = 1/a^2: fitted without a shift. Degree 7: higher degrees have larger,
-    # alternating coefficients whose float32 rounding costs more than the degree gains.
+    # Around the midpoints 0.859375 and 1.875 (exact in both formats).
+    report('G piece 1', g, t, mp.mpf('1.25'), mp.mpf('0.859375'), degrees[1], 'u = a - 0.859375 on [15/32, 1.25]',
+           rounded)
+    report('G piece 2', g, mp.mpf('1.25'), mp.mpf('2.5'), mp.mpf('1.875'), degrees[2], 'u = a - 1.875 on [1.25, 2.5]',
+           rounded)
+    # K(s) = a G(a), s = 1/a^2: fitted without a shift. float32 degree 7: higher degrees have
+    # larger, alternating coefficients whose float32 rounding costs more than the degree gains.
     k = lambda s: g(1 / mp.sqrt(s)) / mp.sqrt(s)
-    s_lo, s_hi = 1 / mp.mpf('10.1') ** 2, 1 / mp.mpf('2.5') ** 2
-    coeffs = [f32(c) for c in reversed(mp.chebyfit(k, [s_lo, s_hi], 8))]
-    err = max_rel_error(k, s_lo, s_hi, 0, coeffs)
-    print(f'// K piece 3: s = 1/a^2 on [1/10.1^2, 1/2.5^2], max relative error {float(err):.2e}')
-    print('    ' + ', '.join(f'{c!r}' for c in coeffs))
+    report('K piece 3', k, 1 / a_max ** 2, 1 / mp.mpf('2.5') ** 2, 0, degrees[3],
+           f's = 1/a^2 on [1/{a_max}^2, 1/2.5^2]', rounded)
+
+
+def main():
+    fit_format('float32', f32, (5, 8, 8, 7), mp.mpf('10.1'))
+    fit_format('float64', f64, (8, 15, 18, 22), mp.mpf('27.3'))
 
 
 if __name__ == '__main__':

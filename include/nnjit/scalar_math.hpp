@@ -74,8 +74,8 @@ template <class T> struct ScalarMath {
         return std::bit_cast<T>(static_cast<Bits>((std::bit_cast<Bits>(a) & mantissa_mask) | one_exponent));
     }
 
-    // vmath's algorithms (the JIT runs the same code); erfc in float64 is libm's. Always inlined,
-    // so that loops over them vectorise.
+    // vmath's algorithms (the JIT runs the same code). Always inlined, so that loops over them
+    // vectorise.
     [[gnu::always_inline]] static T exp(T a) {
         ScalarMath m;
         return vmath::exp(m, a);
@@ -97,8 +97,8 @@ template <class T> struct ScalarMath {
         return vmath::tanh(m, a);
     }
     [[gnu::always_inline]] static T erfc(T a) {
-        if constexpr (is_f64()) return std::erfc(a);
-        else { ScalarMath m; return vmath::erfc(m, a); }
+        ScalarMath m;
+        return vmath::erfc(m, a);
     }
 
     static bool gt(T a, T b) { return a > b; }

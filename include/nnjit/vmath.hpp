@@ -8,10 +8,8 @@
 // the JIT's Math (which emits the same operations as LLVM IR), and the two engines agree bit
 // for bit.
 //
-// Precision: exp, expm1, log, log1p and tanh have float32 and float64 versions (the Math's
-// is_f64() picks one; its value is a property of the Math, so the choice folds away). erfc is
-// float32 only: ScalarMath<double> keeps libm's erfc (a float64 erfc did not fit the first time
-// box), and a Math over float64 must not call vmath::erfc.
+// Precision: every function has a float32 and a float64 version (the Math's is_f64() picks one;
+// its value is a property of the Math, so the choice folds away).
 //
 // Error bounds (float32) are measured against a float64 reference (glibc's double exp/log/...,
 // not rounded; the error is |y - ref| in units of the float32 ulp of ref, subnormal ulp =
@@ -31,6 +29,7 @@
 #include <array>
 #include <cstddef>
 #include <limits>
+#include <tuple>
 
 namespace nnjit::vmath {
 
@@ -283,52 +282,91 @@ template <class M> [[gnu::always_inline]] inline auto tanh(M& m, auto x) {
     return m.copysign(m.div(q, m.add(q, m.c(2))), x);
 }
 
-// erfc(x) = 1 - erf(x).
-// Algorithm (coefficients: our own Chebyshev fits, tools/fit_vmath_erfc.py, rounded to float32):
-//  * |x| < 15/32: 1 - x P(x^2) with one rounding (fma), P ~ erf(x)/x of degree 5;
-//  * a = |x| >= 15/32: erfc(a) = exp(-a^2) G(a), G(a) = erfc(a) exp(a^2) a degree-8 polynomial
-//    in a - mid (exact) on [15/32, 1.25] and [1.25, 2.5]; on [2.5, 10.1] G(a) = K(s) / a with K
-//    a degree-7 polynomial in s = 1/a^2 (a polynomial in 1/a would pass the rounding of 1/a on
-//    to G one to one: G ~ 1/(a sqrt(pi))); exp(-a^2) is
-//    computed from a^2 = hi + lo split exactly by fma (a plain a*a would cost up to 2a^2 * 2^-24
-//    relative, ~200 ulp near a = 10), reduced as in exp, and scaled by 2^n only after the
-//    product with G, so subnormal results are rounded once. a is clamped to 10.1
-//    (erfc(10.06) < 2^-150 rounds to 0). For x < 0, erfc(x) = 2 - erfc(a).
-// Special values: erfc(-inf) = 2, erfc(+inf) = 0, erfc(+-0) = 1, NaN -> the same NaN.
-// Measured: float32 3.113 ulp (exhaustive; exp(-a^2), G, the product and the division each
-// round once). float32 only (see the top of this file).
-template <class M> [[gnu::always_inline]] inline auto erfc(M& m, auto x) {
-    using namespace detail;
+namespace detail {
+
+// The polynomials of erfc in one format (tools/fit_vmath_erfc.py prints them), lowest degree first.
+template <std::size_t NS, std::size_t NG> struct ErfcPieces {
+    std::array<double, NS> small;  // erf(x)/x in z = x^2 on [0, (15/32)^2]
+    // G(a) = erfc(a) exp(a^2) in u = a - 0.859375 on [15/32, 1.25] and u = a - 1.875 on
+    // [1.25, 2.5]; K(s) = a G(a) in s = 1/a^2 on [2.5, a_max]. Zeros pad them to one length.
+    std::array<double, NG> g1, g2, k3;
+    double a_max;  // erfc(a_max) rounds to 0: a is clamped here
+};
+
+constexpr ErfcPieces<6, 9> kErfcF32{
+    {1.128379225730896, -0.37612637877464294, 0.11283781379461288, -0.02686409465968609, 0.005205607507377863,
+     -0.0007792756077833474},
+    {0.4692927598953247, -0.3217822313308716, 0.1927611529827118, -0.1040864959359169, 0.051656775176525116,
+     -0.023851590231060982, 0.010369704104959965, -0.004496148321777582, 0.0017566647147759795},
+    {0.2694299817085266, -0.11801670491695404, 0.04814862459897995, -0.01849272847175598, 0.006738242227584124,
+     -0.002336872508749366, 0.00077960139606148, -0.0002724154037423432, 8.403100946452469e-05},
+    {0.5641895532608032, -0.2820885479450226, 0.4226550757884979, -1.0385417938232422, 3.2548177242279053,
+     -10.01611328125, 22.589237213134766, -25.099416732788086, 0.0},
+    10.1};
+
+constexpr ErfcPieces<9, 23> kErfcF64{
+    {1.1283791670955126, -0.37612638903183654, 0.11283791670942916, -0.026866170639419703, 0.00522397749149922,
+     -0.0008548309359482557, 0.00012053962111222463, -1.486342211864553e-05, 1.4925349834965416e-06},
+    {0.4692927637055388, -0.3217822294766177, 0.19276116024907244, -0.10408540492504911, 0.05165638269552994,
+     -0.023877280418257315, 0.010378948293090225, -0.004273677644536616, 0.0016765637709275957,
+     -0.0006295288556858942, 0.00022711767144179449, -7.897497331215898e-05, 2.6501208858847652e-05,
+     -8.629235144791659e-06, 2.8887728782678774e-06, -8.852813617732576e-07},
+    {0.2694299851646704, -0.11801672272799837, 0.04814863004967349, -0.018492027589906968, 0.006738039159298857,
+     -0.002343281666492713, 0.0007814620115451523, -0.00025086868415814193, 7.777080712885207e-05,
+     -2.3344094436031405e-05, 6.800126573003753e-06, -1.926149792848696e-06, 5.31429338141142e-07,
+     -1.4305764481761694e-07, 3.761133463164933e-08, -9.615694754964349e-09, 2.421798184552475e-09,
+     -6.685426692946825e-10, 1.6118016829362627e-10},
+    {0.5641895835477563, -0.2820947917738641, 0.42314218765230405, -1.0578554664529758, 3.7024936231708105,
+     -16.661157440060162, 91.63076582878881, -595.2416595121833, 4447.056105681142, -37159.87053585118,
+     334413.4148606486, -3082235.253150828, 27523678.38167904, -226337402.215882, 1644755054.1069973,
+     -10221941742.02577, 52840786395.60076, -221102721830.22025, 725797803507.2352, -1792530918840.5256,
+     3123434287177.1577, -3416647717013.7964, 1762210164392.1013},
+    27.3};
+
+template <class M, class V, std::size_t NS, std::size_t NG>
+[[gnu::always_inline]] inline auto erfc_of(M& m, V x, const ErfcPieces<NS, NG>& c) {
     auto a = m.abs(x);
-    auto small_v = m.fma(m.neg(x),
-                         horner(m, m.mul(x, x), 1.128379225730896, -0.37612637877464294, 0.11283781379461288,
-                                -0.02686409465968609, 0.005205607507377863, -0.0007792756077833474),
-                         m.c(1));
-    auto ac = m.select(m.lt(a, m.c(10.1)), a, m.c(10.1));  // NaN -> 10.1, put back at the end
+    auto p_small = std::apply([&](auto... k) { return horner(m, m.mul(x, x), k...); }, c.small);
+    auto small_v = m.fma(m.neg(x), p_small, m.c(1));
+    auto ac = m.select(m.lt(a, m.c(c.a_max)), a, m.c(c.a_max));  // NaN -> a_max, put back at the end
     auto hi = m.mul(ac, ac);
     auto lo = m.fma(ac, ac, m.neg(hi));  // ac^2 = hi + lo exactly
     auto n = m.round_int(m.mul(hi, m.c(-kLog2e)));
     auto r = m.sub(reduce_ln2(m, m.neg(hi), n), lo);
     auto p = m.add(m.c(1), m.fma(m.mul(r, r), exp_tail(m, r), r));  // exp(-a^2) = p * 2^n
-    constexpr std::array<double, 9> g1{0.4692927598953247,    -0.3217822313308716,   0.1927611529827118,
-                                       -0.1040864959359169,   0.051656775176525116,  -0.023851590231060982,
-                                       0.010369704104959965,  -0.004496148321777582, 0.0017566647147759795};
-    constexpr std::array<double, 9> g2{0.2694299817085266,     -0.11801670491695404,  0.04814862459897995,
-                                       -0.01849272847175598,   0.006738242227584124,  -0.002336872508749366,
-                                       0.00077960139606148,    -0.0002724154037423432, 8.403100946452469e-05};
-    // Piece 3 is K(s) = a G(a), s = 1/a^2, degree 7 (padded with a zero).
-    constexpr std::array<double, 9> g3{0.5641895532608032,  -0.2820885479450226, 0.4226550757884979,
-                                       -1.0385417938232422, 3.2548177242279053,  -10.01611328125,
-                                       22.589237213134766,  -25.099416732788086, 0.0};
     auto in1 = m.lt(ac, m.c(1.25));
     auto in3 = m.gt(ac, m.c(2.5));
     auto u = m.select(in3, m.div(m.c(1), hi), m.sub(ac, m.select(in1, m.c(0.859375), m.c(1.875))));
-    auto g = horner_pick(m, u, in1, in3, g1, g2, g3);
+    auto g = horner_pick(m, u, in1, in3, c.g1, c.g2, c.k3);
     // p * K / a in piece 3 (a division rounds once where 1/a then a product would round twice).
     auto e = scale2_wide(m, m.div(m.mul(p, g), m.select(in3, ac, m.c(1))), n);
     auto large_v = m.select(m.lt(x, m.c(0)), m.sub(m.c(2), e), e);
     auto y = m.select(m.lt(a, m.c(0.46875)), small_v, large_v);
     return m.select(m.is_nan(x), x, y);
+}
+
+}  // namespace detail
+
+// erfc(x) = 1 - erf(x).
+// Algorithm (coefficients: our own Chebyshev fits, tools/fit_vmath_erfc.py, rounded to the
+// format; float64 has the same pieces with higher degrees):
+//  * |x| < 15/32: 1 - x P(x^2) with one rounding (fma), P ~ erf(x)/x of degree 5 (float64: 8);
+//  * a = |x| >= 15/32: erfc(a) = exp(-a^2) G(a), G(a) = erfc(a) exp(a^2) a polynomial in
+//    a - mid (exact) on [15/32, 1.25] and [1.25, 2.5], of degree 8 (float64: 15 and 18); above
+//    2.5, G(a) = K(s) / a with K a polynomial in s = 1/a^2 of degree 7 (float64: 22) (a
+//    polynomial in 1/a would pass the rounding of 1/a on to G one to one: G ~ 1/(a sqrt(pi)));
+//    exp(-a^2) is computed from a^2 = hi + lo split exactly by fma (a plain a*a would cost up
+//    to 2a^2 ulp(1) relative, ~200 ulp near a = 10), reduced as in exp, and scaled by 2^n only
+//    after the product with G, so subnormal results are rounded once. a is clamped to 10.1
+//    (erfc(10.06) < 2^-150 rounds to 0; float64: 27.3, erfc(27.23) < 2^-1075). For x < 0,
+//    erfc(x) = 2 - erfc(a).
+// Special values: erfc(-inf) = 2, erfc(+inf) = 0, erfc(+-0) = 1, NaN -> the same NaN.
+// Measured: float32 3.113 ulp (exhaustive; exp(-a^2), G, the product and the division each
+// round once), float64 3.188 ulp (3M random inputs in each piece
+// and in [-6, -15/32]).
+template <class M> [[gnu::always_inline]] inline auto erfc(M& m, auto x) {
+    if (m.is_f64()) return detail::erfc_of(m, x, detail::kErfcF64);
+    return detail::erfc_of(m, x, detail::kErfcF32);
 }
 
 }  // namespace nnjit::vmath

@@ -129,7 +129,7 @@ public:
     }
     Interval erfc(const Interval& a) const {
         if (a.empty()) return a;
-        return widen({std::erfc(a.hi), std::erfc(a.lo), a.nan}, ulps(4, 5), f_);  // decreasing
+        return widen({std::erfc(a.hi), std::erfc(a.lo), a.nan}, ulps(4, 4), f_);  // decreasing
     }
 
     Tri gt(const Interval& a, const Interval& b) const {

@@ -17,9 +17,7 @@
 //      exp expm1 log log1p tanh erfc, float32     4   (vmath.hpp, the bound test_vmath asserts)
 //      exp expm1 log log1p, float64               2   (vmath.hpp, asserted by test_vmath)
 //      tanh, float64                              2.5 (vmath.hpp)
-//      erfc, float64                              5   (glibc's libm erfc, which both engines
-//                                                      call; glibc manual, "Errors in Math
-//                                                      Functions", x86_64 double)
+//      erfc, float64                              4   (vmath.hpp)
 //      neg abs select comparisons                 exact
 //    plus 2^-60 relative for the long double arithmetic of the oracle itself;
 //  * sum/mean over n terms and matmul over k terms: |error| <= gamma_(n+1) * sum |x_i| with
