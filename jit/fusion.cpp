@@ -4,7 +4,8 @@
 // that would make a group depend on itself through a materialised node (a node outside the
 // group that reads the group and is read by it, e.g. exp -> sum -> div(exp, sum)). To know
 // that, every group records the groups it reads directly; the check follows those edges at
-// query time, so it stays right as groups grow and merge.
+// query time, so it stays right as groups grow and merge. Then groups over the same domain
+// that read the same array merge too, when neither depends on the other (merge_siblings).
 #include "fusion.hpp"
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <queue>
 #include <set>
+#include <span>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -82,6 +84,7 @@ public:
     Plan run() {
         fold_constants();
         form_groups();
+        merge_siblings();
         recompute_in_readers();
         classify();
         build_kernels();
@@ -209,6 +212,48 @@ private:
                 node_deps_[p] = std::move(deps);
             }
         }
+        for (auto& g : group_)
+            if (g >= 0) g = find(g);
+    }
+
+    // Groups that read the same array over the same domain become one loop that reads it once:
+    // a gradient that reads x rather than the forward output (leaky_relu's where(x > 0, gy,
+    // alpha gy)) joins the forward kernel, sum(x) joins relu(x). Not when one group depends on
+    // the other (the backward kernel of a layer on its forward one), and not for arrays read by
+    // broadcast, which cost little to read twice. Candidates go in graph order: deterministic.
+    void merge_siblings() {
+        std::map<std::size_t, std::vector<int>> readers;  // by the array's position in the order
+        std::map<int, std::pair<Shape, DType>> domain;    // per group
+        for (const Node* n : plan_.order) {
+            const std::size_t p = at(n);
+            if (group_[p] < 0) continue;
+            const int g = find(group_[p]);
+            const Node* body = is_reduction(n->op()) ? n->input(0) : n;
+            domain.try_emplace(g, body->shape(), body->dtype());
+            const Node* const reduced = is_reduction(n->op()) ? n->input(0) : nullptr;
+            const std::span<const Node* const> reads = reduced ? std::span(&reduced, 1) : n->inputs();
+            for (const Node* in : reads) {
+                const std::size_t q = at(in);
+                if (constant_[q] || in->op() == Op::BroadcastTo || in->shape() != body->shape()) continue;
+                if (group_[q] >= 0 && is_member(in) && find(group_[q]) == g) continue;
+                auto& groups = readers[q];
+                if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
+            }
+        }
+        for (const auto& [array, groups] : readers)
+            for (std::size_t i = 1; i < groups.size(); ++i) {
+                const int a = find(groups.front()), b = find(groups[i]);
+                if (a == b || domain.at(groups.front()) != domain.at(groups[i])) continue;
+                if (closure(group_deps_[static_cast<std::size_t>(a)]).contains(b) ||
+                    closure(group_deps_[static_cast<std::size_t>(b)]).contains(a))
+                    continue;
+                std::set<int> deps;
+                for (int d : group_deps_[static_cast<std::size_t>(a)]) deps.insert(find(d));
+                for (int d : group_deps_[static_cast<std::size_t>(b)]) deps.insert(find(d));
+                parent_[static_cast<std::size_t>(b)] = a;
+                deps.erase(a);
+                group_deps_[static_cast<std::size_t>(a)] = std::move(deps);
+            }
         for (auto& g : group_)
             if (g >= 0) g = find(g);
     }

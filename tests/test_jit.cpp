@@ -219,6 +219,36 @@ TEST_CASE("jit: a chain of 5 elementwise ops and its gradient is one kernel writ
     CHECK(plan.kernels[0].spec.operands.size() == 2);
 }
 
+TEST_CASE("jit: kernels that read the same array merge into one loop, unless one needs the other", "[jit][fusion]") {
+    Graph g;
+    Value x = g.input("x", DType::f32, Shape{1000});
+    Value gy = g.input("gy", DType::f32, Shape{1000});
+    // leaky_relu's gradient reads x, not y: without sibling fusion, two loops each reading x.
+    Value y = leaky_relu(x, 0.1);
+    Value gx = grad(y, x, gy);
+    const jit::Plan leaky = jit::fuse({y, gx});
+    REQUIRE(leaky.kernels.size() == 1);
+    CHECK(leaky.kernels[0].spec.operands.size() == 2);  // x and gy, each read once
+    // A reduction of x in its own loop joins an elementwise loop over x.
+    const jit::Plan with_sum = jit::fuse({relu(x), sum(x)});
+    CHECK(with_sum.kernels.size() == 1);
+    // x / sum(exp(x)) reads x too, but needs the sum of the loop over exp(x) first: two loops.
+    const Value s = sum(exp(x));
+    const std::vector<Value> dependent{exp(x) * 2.0, x / s};
+    const jit::Plan chained = jit::fuse(dependent);
+    CHECK(chained.kernels.size() == 2);
+    // Different domains (x and a (1000, 2) array) never share a loop.
+    Value z = g.input("z", DType::f32, Shape{1000, 2});
+    CHECK(jit::fuse({relu(x), relu(z)}).kernels.size() == 2);
+    const Bindings b{{"x", Tensor::randn(DType::f32, Shape{1000}, 1)},
+                     {"gy", Tensor::randn(DType::f32, Shape{1000}, 2)},
+                     {"z", Tensor::randn(DType::f32, Shape{1000, 2}, 3)}};
+    for (const std::vector<Value>& outs : {std::vector<Value>{y, gx}, dependent, std::vector<Value>{relu(x), sum(x)}}) {
+        const Results r = run_both(outs, b);
+        for (std::size_t k = 0; k < outs.size(); ++k) CHECK(bitwise_equal(r.jit[k], r.interp[k]));
+    }
+}
+
 TEST_CASE("jit: a layer's bias gradient is summed in the loop that computes it", "[jit][fusion]") {
     Graph g;
     Value x = g.input("x", DType::f32, Shape{64, 32});
