@@ -228,14 +228,15 @@ private:
             const std::size_t p = at(n);
             if (group_[p] < 0) continue;
             const int g = find(group_[p]);
-            const Node* body = is_reduction(n->op()) ? n->input(0) : n;
-            domain.try_emplace(g, body->shape(), body->dtype());
+            // A reduction reads its input over the input's domain; an elementwise node its own.
             const Node* const reduced = is_reduction(n->op()) ? n->input(0) : nullptr;
+            const Node* const body = reduced ? reduced : n;
+            domain.try_emplace(g, body->shape(), body->dtype());
             const std::span<const Node* const> reads = reduced ? std::span(&reduced, 1) : n->inputs();
             for (const Node* in : reads) {
                 const std::size_t q = at(in);
                 if (constant_[q] || in->op() == Op::BroadcastTo || in->shape() != body->shape()) continue;
-                if (group_[q] >= 0 && is_member(in) && find(group_[q]) == g) continue;
+                if (is_member(in) && find(group_[q]) == g) continue;
                 auto& groups = readers[q];
                 if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
             }
