@@ -26,10 +26,6 @@ def f32(v):
     return struct.unpack('f', struct.pack('f', float(v)))[0]
 
 
-def f64(v):
-    return float(v)
-
-
 def fit(f, lo, hi, deg, mid, rounded):
     """Coefficients c0..c_deg (lowest first) of a polynomial in u = v - mid, v in [lo, hi]."""
     return [rounded(c) for c in reversed(mp.chebyfit(lambda u: f(u + mid), [lo - mid, hi - mid], deg + 1))]
@@ -73,7 +69,7 @@ def fit_format(name, rounded, degrees, a_max):
 
 def main():
     fit_format('float32', f32, (5, 8, 8, 7), mp.mpf('10.1'))
-    fit_format('float64', f64, (8, 15, 18, 22), mp.mpf('27.3'))
+    fit_format('float64', float, (8, 15, 18, 22), mp.mpf('27.3'))
 
 
 if __name__ == '__main__':

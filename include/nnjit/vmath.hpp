@@ -362,8 +362,7 @@ template <class M, class V, std::size_t NS, std::size_t NG>
 //    erfc(x) = 2 - erfc(a).
 // Special values: erfc(-inf) = 2, erfc(+inf) = 0, erfc(+-0) = 1, NaN -> the same NaN.
 // Measured: float32 3.113 ulp (exhaustive; exp(-a^2), G, the product and the division each
-// round once), float64 3.188 ulp (3M random inputs in each piece
-// and in [-6, -15/32]).
+// round once), float64 3.188 ulp (3M random inputs in each piece and in [-6, -15/32]).
 template <class M> [[gnu::always_inline]] inline auto erfc(M& m, auto x) {
     if (m.is_f64()) return detail::erfc_of(m, x, detail::kErfcF64);
     return detail::erfc_of(m, x, detail::kErfcF32);
