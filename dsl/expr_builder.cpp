@@ -34,6 +34,8 @@ struct Args {
     bool has(std::size_t i) const { return i < given.size() && given[i]; }
     Value tensor(std::size_t i) const;
     Value tensor_like(std::size_t i, const Value& like) const;
+    // Argument i as a tensor; a number takes the dtype of the first tensor among the arguments.
+    Value operand(std::size_t i) const;
     double number(std::size_t i, std::string_view what) const;
     double number_or(std::size_t i, std::string_view what, double fallback) const {
         return has(i) ? number(i, what) : fallback;
@@ -101,6 +103,12 @@ Value Args::tensor(std::size_t i) const { return b.to_value(values[i]); }
 
 Value Args::tensor_like(std::size_t i, const Value& like) const { return b.to_value(values[i], like.dtype()); }
 
+Value Args::operand(std::size_t i) const {
+    for (const Operand& o : values)
+        if (!o.number) return tensor_like(i, o.value);
+    return tensor(i);
+}
+
 double Args::number(std::size_t i, std::string_view what) const {
     const Operand& o = values[i];
     if (!o.number) throw EvalError(o.column, fmt::format("{}: {} must be a number, got a tensor", call.name, what));
@@ -139,13 +147,7 @@ template <Value (*F)(Value)> Builtin unary(std::string_view name) {
     return {name, {"x"}, 1, false, [](Args& a) { return tensor_result(F(a.tensor(0))); }};
 }
 template <Value (*F)(Value, Value)> Builtin binary(std::string_view name, std::string_view p0, std::string_view p1) {
-    return {name, {p0, p1}, 2, false, [](Args& a) {
-                // A number takes the dtype of the tensor it meets.
-                const bool n0 = a.values[0].number.has_value(), n1 = a.values[1].number.has_value();
-                Value x = n0 && !n1 ? a.tensor_like(0, a.values[1].value) : a.tensor(0);
-                Value y = n1 && !n0 ? a.tensor_like(1, a.values[0].value) : a.tensor(1);
-                return tensor_result(F(x, y));
-            }};
+    return {name, {p0, p1}, 2, false, [](Args& a) { return tensor_result(F(a.operand(0), a.operand(1))); }};
 }
 
 Value exp_(Value x) { return nnjit::exp(x); }
@@ -182,12 +184,17 @@ const std::vector<Builtin>& builtins() {
         unary<silu>("silu"),
         unary<gelu>("gelu"),
         unary<softplus>("softplus"),
+        unary<erfc>("erfc"),
         unary<exp_>("exp"),
         unary<log_>("log"),
         unary<sqrt_>("sqrt"),
         unary<abs_>("abs"),
         binary<maximum>("maximum", "a", "b"),
         binary<minimum>("minimum", "a", "b"),
+        binary<greater>("greater", "a", "b"),
+        binary<equal>("equal", "a", "b"),
+        {"where", {"cond", "a", "b"}, 3, false,
+         [](Args& a) { return tensor_result(where(a.operand(0), a.operand(1), a.operand(2))); }},
         {"sum", {"x", "axis"}, 1, false, [](Args& a) { return reduce(a, &nnjit::sum, &nnjit::sum); }},
         {"mean", {"x", "axis"}, 1, false, [](Args& a) { return reduce(a, &nnjit::mean, &nnjit::mean); }},
         unary<transpose_>("transpose"),

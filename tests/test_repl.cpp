@@ -142,6 +142,11 @@ TEST_CASE("repl: elementwise functions match their formulas", "[repl]") {
         {"abs(x)", [](double v) { return std::abs(v); }},
         {"maximum(x, 0.5)", [](double v) { return std::max(v, 0.5); }},
         {"minimum(x, 0.5)", [](double v) { return std::min(v, 0.5); }},
+        {"erfc(x)", [](double v) { return std::erfc(v); }},
+        {"greater(x, 0.5)", [](double v) { return v > 0.5 ? 1.0 : 0.0; }},
+        {"equal(x, 0.3)", [](double v) { return v == static_cast<double>(0.3f) ? 1.0 : 0.0; }},
+        {"where(greater(x, 0), x, 0.1 * x)", [](double v) { return v > 0 ? v : 0.1 * v; }},
+        {"where(x, 2, 3)", [](double v) { return v != 0 ? 2.0 : 3.0; }},
         {"-x * 2 + 1 / (x - 3)", [](double v) { return -v * 2 + 1 / (v - 3); }},
     };
     // The inputs are float32 values, so the reference starts from the rounded points.
@@ -206,6 +211,7 @@ TEST_CASE("repl: gradients match finite differences (float64)", "[repl][autodiff
         {"elu(x, alpha=0.7)", "x"}, {"silu(x)", "x"}, {"gelu(x)", "x"}, {"softplus(x)", "x"},
         {"exp(x)", "x"}, {"log(x * x)", "x"}, {"sqrt(x * x + 1)", "x"}, {"abs(x)", "x"},
         {"maximum(x, 0.5 - x)", "x"}, {"minimum(x, 0.5 - x)", "x"}, {"x / (x * x + 2)", "x"},
+        {"erfc(x)", "x"}, {"where(greater(x, 0.2), x * x, 3 * x)", "x"},
         {"prelu(m, a)", "m"}, {"prelu(m, a)", "a"},
         {"sum(m, axis=0) * b", "m"}, {"mean(m, axis=1) * [2, 3]", "m"}, {"mean(m * m)", "m"},
         {"softmax(m) * t", "m"}, {"softmax(m, axis=0) * t", "m"}, {"log_softmax(m) * t", "m"},
@@ -255,6 +261,8 @@ TEST_CASE("repl: float32 with float64 promotes, and numbers take the tensor's dt
     CHECK(y.dtype() == DType::f64);
     check_close(y, {1.5, 2.25}, 0, 0);
     CHECK(r.eval("maximum(x, d)").dtype() == DType::f64);
+    CHECK(r.eval("where(1, 0.5, d)").dtype() == DType::f64);  // the numbers meet d
+    check_close(r.eval("where(x, 0.5, d)"), {0.5, 0.5}, 0, 0);
     CHECK(r.eval("float64(x) * 0.1").dtype() == DType::f64);
     CHECK(r.eval("grad(x * d, x)").dtype() == DType::f32);  // a gradient has its variable's dtype
     // Numbers fold in double: 0.1 + 0.2 rounds to float32 once, at the end.
@@ -433,7 +441,7 @@ TEST_CASE("repl: the JIT gives the interpreter's answers", "[repl][jit]") {
     const std::vector<std::string> exprs = {
         "relu(x)", "leaky_relu(x, alpha=0.1)", "prelu(x, a)", "sigmoid(x)", "tanh(x)", "elu(x)", "silu(x)",
         "gelu(x)", "softplus(x)", "exp(x)", "log(abs(x))", "sqrt(abs(x))", "abs(x)", "maximum(x, 0.1)",
-        "minimum(x, 0.1)", "sum(x)", "sum(x, axis=0)", "mean(x)", "mean(x, axis=1)", "transpose(x)",
+        "minimum(x, 0.1)", "erfc(x)", "where(greater(x, 0), x, exp(x))", "equal(relu(x), 0)", "sum(x)", "sum(x, axis=0)", "mean(x)", "mean(x, axis=1)", "transpose(x)",
         "softmax(x)", "log_softmax(x, axis=0)", "mse(x @ w, t)", "cross_entropy(x @ w, t)",
         "grad(sigmoid(x) * relu(x), x)", "grad(cross_entropy(relu(x @ w), t), w)", "grad(mse(gelu(x) @ w, t), x)",
     };
