@@ -90,6 +90,14 @@ std::vector<Value> vjp(Graph& g, const Node& n, Value gy) {
         grads[0] = unreduce(n, gy / count);
         break;
     }
+    case Op::Max:
+    case Op::Min: {
+        // To the elements equal to the result, split evenly among ties (as PyTorch's amax); where
+        // the result is NaN no element equals it: 0 * (gy / 0) makes the gradient NaN.
+        const Value hit = equal(in(0), unreduce(n, y));
+        grads[0] = hit * unreduce(n, gy / sum(hit, n.attrs().axes, n.attrs().keepdims));
+        break;
+    }
     case Op::MatMul:
         grads[0] = matmul(gy, transpose(in(1)));
         grads[1] = matmul(transpose(in(0)), gy);

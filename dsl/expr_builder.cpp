@@ -197,6 +197,8 @@ const std::vector<Builtin>& builtins() {
          [](Args& a) { return tensor_result(where(a.operand(0), a.operand(1), a.operand(2))); }},
         {"sum", {"x", "axis"}, 1, false, [](Args& a) { return reduce(a, &nnjit::sum, &nnjit::sum); }},
         {"mean", {"x", "axis"}, 1, false, [](Args& a) { return reduce(a, &nnjit::mean, &nnjit::mean); }},
+        {"max", {"x", "axis"}, 1, false, [](Args& a) { return reduce(a, &nnjit::max, &nnjit::max); }},
+        {"min", {"x", "axis"}, 1, false, [](Args& a) { return reduce(a, &nnjit::min, &nnjit::min); }},
         unary<transpose_>("transpose"),
         {"softmax", {"x", "axis"}, 1, false,
          [](Args& a) {

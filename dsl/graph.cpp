@@ -171,7 +171,7 @@ std::string format_node(const Node& n) {
     }
     if (n.op() == Op::LeakyRelu || n.op() == Op::Elu) s += fmt::format(", alpha={}", a.alpha);
     if (n.op() == Op::MatMulAcc) s += fmt::format(", beta={}", a.alpha);
-    if (n.op() == Op::Sum || n.op() == Op::Mean)
+    if (is_axis_reduction(n.op()))
         s += fmt::format(", axes=({}){}", fmt::join(a.axes, ", "), a.keepdims ? ", keepdims" : "");
     if (n.op() == Op::Transpose) s += fmt::format(", perm=({})", fmt::join(a.axes, ", "));
     if (n.op() == Op::Softmax || n.op() == Op::LogSoftmax) s += fmt::format(", axis={}", a.axes.at(0));

@@ -51,6 +51,9 @@ Value reduce(Op op, Value x, std::vector<std::int64_t> axes, bool keepdims, bool
     std::vector<std::int64_t> dims;
     for (int i = 0; i < in.rank(); ++i) {
         const bool reduced = std::find(axes.begin(), axes.end(), i) != axes.end();
+        if (reduced && in[i] == 0 && (op == Op::Max || op == Op::Min))
+            throw UserError(fmt::format("{}: axis {} of shape {} is empty: no element to take the {} of", op_name(op),
+                                        i, in, op_name(op)));
         if (!reduced) dims.push_back(in[i]);
         else if (keepdims) dims.push_back(1);
     }
@@ -234,6 +237,17 @@ Value mean(Value x, bool keepdims) { return reduce(Op::Mean, x, {}, keepdims, tr
 Value mean(Value x, std::int64_t axis, bool keepdims) { return reduce(Op::Mean, x, {axis}, keepdims, false); }
 Value mean(Value x, std::vector<std::int64_t> axes, bool keepdims) {
     return reduce(Op::Mean, x, std::move(axes), keepdims, false);
+}
+
+Value max(Value x, bool keepdims) { return reduce(Op::Max, x, {}, keepdims, true); }
+Value max(Value x, std::int64_t axis, bool keepdims) { return reduce(Op::Max, x, {axis}, keepdims, false); }
+Value max(Value x, std::vector<std::int64_t> axes, bool keepdims) {
+    return reduce(Op::Max, x, std::move(axes), keepdims, false);
+}
+Value min(Value x, bool keepdims) { return reduce(Op::Min, x, {}, keepdims, true); }
+Value min(Value x, std::int64_t axis, bool keepdims) { return reduce(Op::Min, x, {axis}, keepdims, false); }
+Value min(Value x, std::vector<std::int64_t> axes, bool keepdims) {
+    return reduce(Op::Min, x, std::move(axes), keepdims, false);
 }
 
 Value sum_to(Value x, const Shape& shape) {

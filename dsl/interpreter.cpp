@@ -35,7 +35,9 @@ Tensor evaluate_node(const Node& node, std::span<const Tensor> in, const Allocat
             return in[0].transpose(perm);
         }
         case Op::Sum:
-        case Op::Mean: {
+        case Op::Mean:
+        case Op::Max:
+        case Op::Min: {
             Tensor out = result();
             detail::reduction_kernel(node, in[0], out);
             return out;
@@ -69,7 +71,7 @@ bool is_view(Op op) { return op == Op::BroadcastTo || op == Op::Reshape || op ==
 // Ops whose result evaluate_node writes where the allocator says (the caller's output).
 bool writes_through_allocator(Op op) {
     if (op_info(op).kind == OpKind::Elementwise) return true;
-    return op == Op::Sum || op == Op::Mean || op == Op::MatMul || op == Op::MatMulAcc || op == Op::Softmax ||
+    return is_axis_reduction(op) || op == Op::MatMul || op == Op::MatMulAcc || op == Op::Softmax ||
            op == Op::LogSoftmax;
 }
 

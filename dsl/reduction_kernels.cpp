@@ -1,5 +1,8 @@
-// sum and mean over any set of axes. Accumulates in double whatever the dtype, so that the
-// interpreter stays a trustworthy oracle for long float32 sums.
+// sum, mean, max and min over any set of axes. sum and mean accumulate in double whatever the
+// dtype, so that the interpreter stays a trustworthy oracle for long float32 sums; max and min
+// are exact in the dtype itself.
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include "kernels.hpp"
@@ -8,17 +11,26 @@
 namespace nnjit::detail {
 namespace {
 
-template <class T> void reduce(const Node& node, const Tensor& input, Tensor& out) {
-    const Shape& in_shape = input.shape();
-    // The accumulator has the input's rank with reduced dimensions of size 1; its strides
-    // are 0 along reduced axes, so every input element lands on its output element.
+// The accumulator has the input's rank with reduced dimensions of size 1; its strides are 0
+// along reduced axes, so every input element lands on its output element.
+struct Accumulator {
+    Shape shape;
+    std::vector<std::int64_t> strides;
+};
+
+Accumulator accumulator_of(const Node& node, const Shape& in_shape) {
     std::vector<std::int64_t> kept(static_cast<std::size_t>(in_shape.rank()));
     for (int i = 0; i < in_shape.rank(); ++i) kept[static_cast<std::size_t>(i)] = in_shape[i];
     for (auto a : node.attrs().axes) kept[static_cast<std::size_t>(a)] = 1;
-    const Shape acc_shape(kept);
-    auto acc_strides = contiguous_strides(acc_shape);
-    for (auto a : node.attrs().axes) acc_strides[static_cast<std::size_t>(a)] = 0;
+    Accumulator acc{Shape(kept), {}};
+    acc.strides = contiguous_strides(acc.shape);
+    for (auto a : node.attrs().axes) acc.strides[static_cast<std::size_t>(a)] = 0;
+    return acc;
+}
 
+template <class T> void reduce(const Node& node, const Tensor& input, Tensor& out) {
+    const Shape& in_shape = input.shape();
+    const auto [acc_shape, acc_strides] = accumulator_of(node, in_shape);
     std::vector<double> acc(static_cast<std::size_t>(acc_shape.numel()), 0.0);
     const T* src = input.data<T>();
     double* dst = acc.data();
@@ -42,11 +54,43 @@ template <class T> void reduce(const Node& node, const Tensor& input, Tensor& ou
     for (std::size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(acc[i] * scale);
 }
 
+// x replaces the running maximum a when it is NaN (then a stays NaN: no comparison with it
+// holds), larger, or +0 against -0.
+template <class T> bool beats_max(T x, T a) {
+    return std::isnan(x) || x > a || (x == a && std::signbit(a) > std::signbit(x));
+}
+template <class T> bool beats_min(T x, T a) {
+    return std::isnan(x) || x < a || (x == a && std::signbit(x) > std::signbit(a));
+}
+
+template <class T, bool Max> void extreme(const Tensor& input, const Node& node, Tensor& out) {
+    const auto [acc_shape, acc_strides] = accumulator_of(node, input.shape());
+    constexpr T start = Max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+    T* o = out.data<T>();
+    std::fill(o, o + acc_shape.numel(), start);
+    const T* src = input.data<T>();
+    for_each_row<2>(input.shape(), {acc_strides, input.strides()}, [&](const auto& off, std::int64_t n, const auto& s) {
+        T* a = o + off[0];
+        const T* x = src + off[1];
+        for (std::int64_t i = 0; i < n; ++i) {
+            T& best = a[i * s[0]];
+            const T v = x[i * s[1]];
+            if (Max ? beats_max(v, best) : beats_min(v, best)) best = v;
+        }
+    });
+}
+
+template <class T> void reduce_any(const Node& node, const Tensor& input, Tensor& out) {
+    if (node.op() == Op::Max) extreme<T, true>(input, node, out);
+    else if (node.op() == Op::Min) extreme<T, false>(input, node, out);
+    else reduce<T>(node, input, out);
+}
+
 }  // namespace
 
 void reduction_kernel(const Node& node, const Tensor& input, Tensor& out) {
-    if (node.dtype() == DType::f64) reduce<double>(node, input, out);
-    else reduce<float>(node, input, out);
+    if (node.dtype() == DType::f64) reduce_any<double>(node, input, out);
+    else reduce_any<float>(node, input, out);
 }
 
 }  // namespace nnjit::detail

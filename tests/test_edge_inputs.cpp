@@ -110,7 +110,8 @@ TEST_CASE("edge inputs: NaN and infinities propagate through reductions, softmax
         Graph g;
         Value x = g.input("x", dtype, Shape{4, 3});
         Value w = g.parameter("w", dtype, Shape{3, 2});
-        const std::vector<Value> outputs{sum(x, 1), mean(x, 1), softmax(x, 1), matmul(x, w), log_softmax(x, 1), sum(x)};
+        const std::vector<Value> outputs{sum(x, 1),         mean(x, 1), softmax(x, 1), matmul(x, w),
+                                         log_softmax(x, 1), sum(x),     max(x, 1),     min(x, 1)};
         const Tensor data = Tensor::from<double>(Shape{4, 3}, {1, kNaN, 2,  //
                                                                kInf, 1, 2,  //
                                                                kInf, -kInf, 0,  //
@@ -135,6 +136,9 @@ TEST_CASE("edge inputs: NaN and infinities propagate through reductions, softmax
             CHECK((std::isnan(mm[0]) && std::isnan(mm[1])));
             CHECK((std::isfinite(mm[6]) && std::isfinite(mm[7])));
             CHECK(std::isnan(r[5].flat(0)));
+            const auto hi = r[6].to_doubles(), lo = r[7].to_doubles();
+            CHECK((std::isnan(hi[0]) && hi[1] == kInf && hi[2] == kInf && hi[3] == 3));
+            CHECK((std::isnan(lo[0]) && lo[1] == 1 && lo[2] == -kInf && lo[3] == 1));
         }
     }
 }

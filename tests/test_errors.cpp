@@ -73,6 +73,11 @@ TEST_CASE("errors: bad axes name the op, the axis and the shape", "[error]") {
     CHECK_USER_ERROR(log_softmax(a, -5), Contains("log_softmax: axis -5 is out of range for shape (2, 3)"));
     const Value s = g.input("s", DType::f32, Shape{});
     CHECK_USER_ERROR(softmax(s), Contains("softmax: axis -1 is out of range for shape ()"));
+    CHECK_USER_ERROR(max(a, 2), Contains("max: axis 2 is out of range for shape (2, 3)"));
+    const Value empty = g.input("e", DType::f32, Shape{4, 0});
+    CHECK_USER_ERROR(max(empty), Contains("max: axis 1 of shape (4, 0) is empty: no element to take the max of"));
+    CHECK_USER_ERROR(min(empty, 1), Contains("min: axis 1 of shape (4, 0) is empty"));
+    CHECK(max(empty, 0).shape() == Shape{0});  // nothing to take: no element is missing one
     // Negative axes that are in range are fine.
     CHECK(sum(a, -1).shape() == Shape{2});
 }

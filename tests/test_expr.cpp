@@ -93,6 +93,9 @@ TEST_CASE("expr: structural ops match their graph factories", "[expr]") {
     check(mean<-1, true>(h), mean(gh, -1, true));
     check(sum(h, 1), sum(gh, std::int64_t{1}));
     check(mean(h, 0), mean(gh, std::int64_t{0}));
+    check(max(h), max(gh));
+    check(min<1, true>(h), min(gh, 1, true));
+    check(max(h, 0), max(gh, std::int64_t{0}));
     check(softmax(h), softmax(gh));
     check(log_softmax(h, 0), log_softmax(gh, 0));
     check(transpose(h), transpose(gh));

@@ -98,6 +98,9 @@ std::vector<GradCase> cases() {
         {"mean", "all, keepdims", [](Graph&, V v) { return mean(v[0], true); }, {x234}},
         {"mean", "axis 0", [](Graph&, V v) { return mean(v[0], 0); }, {x234}},
         {"mean", "axis 2, keepdims", [](Graph&, V v) { return mean(v[0], 2, true); }, {x234}},
+        {"max", "all", [](Graph&, V v) { return max(v[0]); }, {x}},
+        {"max", "axis 1, keepdims", [](Graph&, V v) { return max(v[0], 1, true); }, {x234}},
+        {"min", "axes (0, 2)", [](Graph&, V v) { return min(v[0], std::vector<std::int64_t>{0, 2}); }, {x234}},
         {"broadcast_to", "", [](Graph&, V v) { return broadcast_to(v[0], Shape{2, 3, 4}); }, {GradInput{"x", Shape{3, 1}}}},
         {"broadcast_to", "from a scalar", [](Graph&, V v) { return broadcast_to(v[0], Shape{2, 3}); }, {GradInput{"x", Shape{}}}},
         {"reshape", "", [](Graph&, V v) { return reshape(v[0], Shape{4, 6}); }, {x234}},
@@ -221,6 +224,21 @@ TEST_CASE("kinks of two-operand ops: prelu and tie-splitting maximum/minimum", "
             const auto out = Interpreter(grad(minimum(x, a), std::vector<Value>{x, a})).run(ties);
             CHECK(out[0].to_doubles() == std::vector<double>{0.5, 0, 1});
             CHECK(out[1].to_doubles() == std::vector<double>{0.5, 1, 0});
+        }
+        // max and min of a tensor: the gradient goes to the elements equal to the result, split
+        // evenly among ties, as PyTorch's amax/amin; NaN in, NaN gradient.
+        const Bindings three = {{"x", Tensor::from<double>(Shape{3}, {1, 3, 3}).to(dtype)},
+                                {"a", Tensor::from<double>(Shape{3}, {-2, 7, -2}).to(dtype)}};
+        {
+            const auto out = Interpreter(grad(max(x) * 6.0 + min(a) * 4.0, std::vector<Value>{x, a})).run(three);
+            CHECK(out[0].to_doubles() == std::vector<double>{0, 3, 3});
+            CHECK(out[1].to_doubles() == std::vector<double>{2, 0, 2});
+        }
+        {
+            const Bindings nan = {{"x", Tensor::from<double>(Shape{3}, {1, std::nan(""), 3}).to(dtype)},
+                                  {"a", three.at("a")}};
+            const auto gx = Interpreter(grad(max(x), std::vector<Value>{x})).run(nan)[0].to_doubles();
+            for (double v : gx) CHECK(std::isnan(v));
         }
     }
 }

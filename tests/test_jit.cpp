@@ -530,7 +530,8 @@ TEST_CASE("jit: structural ops and losses (run by the interpreter's kernels betw
         Value h = tanh(matmul(x, w) + b);
         Value other = cast(h, dtype == DType::f32 ? DType::f64 : DType::f32);
         Value s = softmax(h, 1) + log_softmax(h, 0);
-        Value loss = cross_entropy(h, t) + mse(h, t) + mean(transpose(s) * 2.0) + sum(reshape(h, Shape{24}));
+        Value loss = cross_entropy(h, t) + mse(h, t) + mean(transpose(s) * 2.0) + sum(reshape(h, Shape{24})) +
+                     sum(max(h, 0) * 3.0) + min(h);
         const Value wrt[] = {x, w, b};
         auto grads = grad(loss, wrt);
         const std::vector<Value> outs{loss, other, s, grads[0], grads[1], grads[2]};

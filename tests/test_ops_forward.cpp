@@ -448,7 +448,18 @@ TEST_CASE("forward: reductions", "[interp][forward]") {
         std::vector<double> want;
         for (int i = 0; i < 12; ++i) want.push_back(i + 6.0);
         CHECK(m0.to_doubles() == want);
+        CHECK(r([](auto v) { return max(v[0]); }).to_doubles() == std::vector<double>{23});
+        CHECK(r([](auto v) { return min(v[0], true); }).shape() == Shape{1, 1, 1});
+        const Tensor x1 = r([](auto v) { return max(v[0], 1); });
+        CHECK(x1.shape() == Shape{2, 4});
+        CHECK(x1.to_doubles() == std::vector<double>{8, 9, 10, 11, 20, 21, 22, 23});
+        const Tensor n2 = r([](auto v) { return min(-v[0], std::vector<std::int64_t>{0, 2}, true); });
+        CHECK(n2.shape() == Shape{1, 3, 1});
+        CHECK(n2.to_doubles() == std::vector<double>{-15, -19, -23});
         // Reducing a transposed view.
+        CHECK(run_op(dtype, {Tensor::arange(DType::f64, 6).reshape(Shape{2, 3})},
+                     [](auto v) { return max(transpose(v[0]), 1); })
+                  .to_doubles() == std::vector<double>{3, 4, 5});
         CHECK(run_op(dtype, {Tensor::arange(DType::f64, 6).reshape(Shape{2, 3})},
                      [](auto v) { return sum(transpose(v[0]), 1); })
                   .to_doubles() == std::vector<double>{3, 5, 7});
@@ -457,6 +468,29 @@ TEST_CASE("forward: reductions", "[interp][forward]") {
         const double got = run_op(dtype, {many}, [](auto v) { return sum(v[0]); }).flat(0);
         const double want_sum = 1e6 * round_to(dtype, 0.1);
         CHECK(std::abs(got - want_sum) <= 1e-7 * want_sum);  // one float32 rounding of the total
+    }
+}
+
+TEST_CASE("forward: max and min do not depend on the order: NaN wins, +0 is above -0", "[interp][forward]") {
+    const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+    for (DType dtype : {DType::f32, DType::f64}) {
+        INFO(dtype_name(dtype));
+        // Each row, then the same row reversed: the same result.
+        const Tensor x = Tensor::from<double>(Shape{8, 3}, {-0.0, 0.0, -1,  1, 0.0, -0.0,  //
+                                                            nan, 5, 1,      1, 5, nan,      //
+                                                            -inf, -inf, -inf,  -inf, -inf, -inf,  //
+                                                            2, inf, 3,      3, inf, 2});
+        const Tensor hi = run_op(dtype, {x}, [](auto v) { return max(v[0], 1); });
+        const Tensor lo = run_op(dtype, {x}, [](auto v) { return min(v[0], 1); });
+        const auto h = hi.to_doubles(), l = lo.to_doubles();
+        CHECK((h[0] == 0 && !std::signbit(h[0])));
+        CHECK(h[1] == 1);
+        CHECK((std::isnan(h[2]) && std::isnan(h[3])));
+        CHECK((h[4] == -inf && h[5] == -inf && h[6] == inf && h[7] == inf));
+        CHECK(l[0] == -1);
+        CHECK((l[1] == 0 && std::signbit(l[1])));
+        CHECK((std::isnan(l[2]) && std::isnan(l[3])));
+        CHECK((l[4] == -inf && l[5] == -inf && l[6] == 2 && l[7] == 2));
     }
 }
 

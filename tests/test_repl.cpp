@@ -169,6 +169,10 @@ TEST_CASE("repl: reductions, softmax, matmul, losses", "[repl]") {
     check_close(r.eval("sum(x, 1)"), {2, 3.5}, 0, 0);
     check_close(r.eval("mean(x)"), {5.5 / 6}, kF32, 0);
     check_close(r.eval("mean(x, axis=-1)"), {2.0 / 3, 3.5 / 3}, kF32, 0);
+    check_close(r.eval("max(x)"), {4}, 0, 0);
+    check_close(r.eval("max(x, axis=0)"), {1, 4, 3}, 0, 0);
+    check_close(r.eval("min(x, 1)"), {-2, -1}, 0, 0);
+    check_close(r.eval("grad(max(x, 1), x)"), {0, 0, 1, 0, 1, 0}, 0, 0);
     const Tensor xt = r.eval("transpose(x)");
     CHECK(xt.shape() == Shape{3, 2});
     check_close(xt, {1, 0.5, -2, 4, 3, -1}, 0, 0);
@@ -441,7 +445,8 @@ TEST_CASE("repl: the JIT gives the interpreter's answers", "[repl][jit]") {
     const std::vector<std::string> exprs = {
         "relu(x)", "leaky_relu(x, alpha=0.1)", "prelu(x, a)", "sigmoid(x)", "tanh(x)", "elu(x)", "silu(x)",
         "gelu(x)", "softplus(x)", "exp(x)", "log(abs(x))", "sqrt(abs(x))", "abs(x)", "maximum(x, 0.1)",
-        "minimum(x, 0.1)", "erfc(x)", "where(greater(x, 0), x, exp(x))", "equal(relu(x), 0)", "sum(x)", "sum(x, axis=0)", "mean(x)", "mean(x, axis=1)", "transpose(x)",
+        "minimum(x, 0.1)", "erfc(x)", "where(greater(x, 0), x, exp(x))", "equal(relu(x), 0)", "max(x)",
+        "min(x, axis=1)", "sum(x)", "sum(x, axis=0)", "mean(x)", "mean(x, axis=1)", "transpose(x)",
         "softmax(x)", "log_softmax(x, axis=0)", "mse(x @ w, t)", "cross_entropy(x @ w, t)",
         "grad(sigmoid(x) * relu(x), x)", "grad(cross_entropy(relu(x @ w), t), w)", "grad(mse(gelu(x) @ w, t), x)",
     };

@@ -70,9 +70,20 @@ Value sum(Value x, std::vector<std::int64_t> axes, bool keepdims = false);
 Value mean(Value x, bool keepdims = false);
 Value mean(Value x, std::int64_t axis, bool keepdims = false);
 Value mean(Value x, std::vector<std::int64_t> axes, bool keepdims = false);
+// The largest / smallest element (NaN if any is NaN; max takes +0 over -0, min -0 over +0, so
+// the result does not depend on the order of the elements). Their gradient goes to the
+// elements equal to the result, split evenly among ties. An axis of size 0 is an error.
+Value max(Value x, bool keepdims = false);
+Value max(Value x, std::int64_t axis, bool keepdims = false);
+Value max(Value x, std::vector<std::int64_t> axes, bool keepdims = false);
+Value min(Value x, bool keepdims = false);
+Value min(Value x, std::int64_t axis, bool keepdims = false);
+Value min(Value x, std::vector<std::int64_t> axes, bool keepdims = false);
 // An int literal axis (`sum(x, 1)`) would otherwise be ambiguous between bool and int64.
 inline Value sum(Value x, int axis, bool keepdims = false) { return sum(x, std::int64_t{axis}, keepdims); }
 inline Value mean(Value x, int axis, bool keepdims = false) { return mean(x, std::int64_t{axis}, keepdims); }
+inline Value max(Value x, int axis, bool keepdims = false) { return max(x, std::int64_t{axis}, keepdims); }
+inline Value min(Value x, int axis, bool keepdims = false) { return min(x, std::int64_t{axis}, keepdims); }
 // Sums the dimensions that were broadcast to reach x's shape, giving `shape` (for gradients).
 Value sum_to(Value x, const Shape& shape);
 

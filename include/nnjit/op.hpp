@@ -26,6 +26,8 @@ struct OpInfo {
 const OpInfo& op_info(Op op);
 inline std::string_view op_name(Op op) { return op_info(op).name; }
 inline bool is_elementwise(Op op) { return op_info(op).kind == OpKind::Elementwise; }
+// sum, mean, max, min: reduce the axes of attrs().axes.
+inline bool is_axis_reduction(Op op) { return op == Op::Sum || op == Op::Mean || op == Op::Max || op == Op::Min; }
 
 // Every entry of the table, graph ops and composites alike (for listings and the REPL).
 std::span<const OpInfo> op_table();

@@ -1,4 +1,4 @@
-// expect: sum/mean: axis out of range
+// expect: sum/mean/max/min: axis out of range
 // Compiled twice by tests/compile_fail: as written it must compile; with NNJIT_COMPILE_FAIL
 // defined it must fail with the message above.
 #include "nnjit/expr/expr.hpp"

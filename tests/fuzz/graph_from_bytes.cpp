@@ -57,6 +57,8 @@ double value(Decisions& d) {
 constexpr Op kUnary[] = {Op::Neg,     Op::Exp,  Op::Log, Op::Sqrt, Op::Abs,  Op::Relu,     Op::LeakyRelu,
                          Op::Sigmoid, Op::Tanh, Op::Elu, Op::Silu, Op::Gelu, Op::Softplus, Op::Erfc};
 constexpr Op kBinary[] = {Op::Add, Op::Sub, Op::Mul, Op::Div, Op::Maximum, Op::Minimum, Op::Prelu};
+// Even bytes pick mean, odd ones sum, as the coin that chose between the two did before max and min.
+constexpr Op kReductions[] = {Op::Mean, Op::Sum, Op::Max, Op::Min};
 constexpr double kAlphas[] = {0.01, 0.3, 1.0, 1.7, -0.5, 0.0};
 constexpr double kConstants[] = {0.5, -2.0, 3.0, 0.1, 1.0, 0.0, 1e-30, 1e30};
 
@@ -80,7 +82,7 @@ public:
         const Value gy = new_input(y.shape(), false);
         for (Value gx : grad(y, inputs_, gy)) out_.outputs.push_back(gx);
         for (const Node* n : reachable_nodes(out_.outputs))
-            if (n->op() == Op::Sum || n->op() == Op::Mean || n->op() == Op::MatMul || n->op() == Op::Softmax ||
+            if (is_axis_reduction(n->op()) || n->op() == Op::MatMul || n->op() == Op::Softmax ||
                 n->op() == Op::LogSoftmax)
                 out_.elementwise_only = false;
         return std::move(out_);
@@ -115,6 +117,17 @@ private:
             if (d_.pick(3) == 0) dim = 1;
         if (!dims.empty() && d_.pick(3) == 0) dims.erase(dims.begin(), dims.begin() + static_cast<long>(1 + d_.pick(dims.size())));
         return Shape(dims);
+    }
+
+    // `op` over `axes` (every axis when empty).
+    static Value reduction(Op op, Value a, std::vector<std::int64_t> axes, bool keepdims) {
+        const bool all = axes.empty();
+        switch (op) {
+        case Op::Sum: return all ? sum(a, keepdims) : sum(a, std::move(axes), keepdims);
+        case Op::Mean: return all ? mean(a, keepdims) : mean(a, std::move(axes), keepdims);
+        case Op::Max: return all ? max(a, keepdims) : max(a, std::move(axes), keepdims);
+        default: return all ? min(a, keepdims) : min(a, std::move(axes), keepdims);
+        }
     }
 
     static std::optional<Shape> broadcast(const Shape& a, const Shape& b) {
@@ -163,13 +176,12 @@ private:
             }
         }
         case 11: {
-            if (rank == 0) return d_.coin() ? sum(a) : mean(a);
+            if (rank == 0) return reduction(d_.one_of(kReductions), a, {}, false);
             std::vector<std::int64_t> axes;
             for (int i = 0; i < rank; ++i)
                 if (d_.coin()) axes.push_back(i);
             const bool keepdims = d_.coin();
-            if (axes.empty()) return d_.coin() ? sum(a, keepdims) : mean(a, keepdims);
-            return d_.coin() ? sum(a, axes, keepdims) : mean(a, axes, keepdims);
+            return reduction(d_.one_of(kReductions), a, std::move(axes), keepdims);
         }
         case 12: {
             if (rank == 0) return exp(a);

@@ -287,6 +287,34 @@ Elements reduce(const Node& node, const Elements& x, const Format& f) {
     return out;
 }
 
+// max or min: exact, so the bounds of the elements' bounds; NaN when an element may be NaN,
+// only NaN when one is certainly NaN.
+Elements extreme(const Node& node, const Elements& x) {
+    const Shape& in = node.input(0)->shape();
+    const auto& axes = node.attrs().axes;
+    const bool is_max = node.op() == Op::Max;
+    std::vector<bool> reduced(static_cast<std::size_t>(in.rank()), false);
+    for (auto a : axes) reduced[static_cast<std::size_t>(a)] = true;
+    const ld start = is_max ? -kInf : kInf;
+    Elements out(static_cast<std::size_t>(node.shape().numel()), Interval{start, start, false});
+    std::vector<bool> certainly_nan(out.size(), false);
+    for (std::int64_t i = 0; i < in.numel(); ++i) {
+        const auto coord = unravel(i, in);
+        std::int64_t at = 0;
+        for (int d = 0; d < in.rank(); ++d)
+            if (!reduced[static_cast<std::size_t>(d)]) at = at * in[d] + coord[static_cast<std::size_t>(d)];
+        Interval& o = out[static_cast<std::size_t>(at)];
+        const Interval& e = x[static_cast<std::size_t>(i)];
+        o.nan = o.nan || e.nan;
+        if (e.empty()) certainly_nan[static_cast<std::size_t>(at)] = true;
+        else if (is_max) o = {std::max(o.lo, e.lo), std::max(o.hi, e.hi), o.nan};
+        else o = {std::min(o.lo, e.lo), std::min(o.hi, e.hi), o.nan};
+    }
+    for (std::size_t k = 0; k < out.size(); ++k)
+        if (certainly_nan[k]) out[k] = nan_only();
+    return out;
+}
+
 Elements matmul(const Node& node, const Elements& a, const Elements& b, const Format& f) {
     const std::int64_t m = node.input(0)->shape()[0], k = node.input(0)->shape()[1], n = node.input(1)->shape()[1];
     IntervalMath exact(Format{256, 0, kInf, true});  // products without rounding: the sum bound covers them
@@ -387,6 +415,8 @@ Elements evaluate(const Node& node, const std::map<const Node*, Elements>& done,
     }
     case Op::Sum:
     case Op::Mean: return reduce(node, in(0), f);
+    case Op::Max:
+    case Op::Min: return extreme(node, in(0));
     case Op::MatMul: return matmul(node, in(0), in(1), f);
     case Op::Softmax:
     case Op::LogSoftmax: return normalize(node, in(0), f);

@@ -1,4 +1,4 @@
-// ReductionExpr: sum and mean, over every axis or over one.
+// ReductionExpr: sum, mean, max and min, over every axis or over one.
 //   sum(x)                          a scalar
 //   sum<1>(x), mean<-1, true>(x)    static axis (negative counts from the end), optional
 //                                   keepdims: the result's Dims are known and the axis is
@@ -47,21 +47,23 @@ template <Op Kind, Expression X, class D> struct ReductionExpr : ExprTag {
     Value emit(Graph& g, const Bindings& bindings) const {
         const Value in = x.emit(g, bindings);
         if constexpr (Kind == Op::Sum) return all ? sum(in, keepdims) : sum(in, axis, keepdims);
-        else return all ? mean(in, keepdims) : mean(in, axis, keepdims);
+        else if constexpr (Kind == Op::Mean) return all ? mean(in, keepdims) : mean(in, axis, keepdims);
+        else if constexpr (Kind == Op::Max) return all ? max(in, keepdims) : max(in, axis, keepdims);
+        else return all ? min(in, keepdims) : min(in, axis, keepdims);
     }
 };
 
 namespace detail {
 template <Op Kind, std::int64_t Axis, bool KeepDims, Expression X> constexpr auto static_reduce(const X& x) {
     constexpr int rank = X::dims::rank;
-    static_assert(Axis >= -rank && Axis < rank, "sum/mean: axis out of range for the operand's rank");
+    static_assert(Axis >= -rank && Axis < rank, "sum/mean/max/min: axis out of range for the operand's rank");
     constexpr int axis = static_cast<int>(Axis < 0 ? Axis + rank : Axis);
     constexpr DimList out = reduced_dims(X::dims::list, axis, KeepDims);
     using D = dims_of_t<out>;
     return ReductionExpr<Kind, X, D>(x, false, axis, KeepDims);
 }
 template <Op Kind, Expression X> constexpr auto runtime_reduce(const X& x, std::int64_t axis) {
-    static_assert(X::dims::rank > 0, "sum/mean: a scalar has no axis to reduce");
+    static_assert(X::dims::rank > 0, "sum/mean/max/min: a scalar has no axis to reduce");
     constexpr DimList out = reduced_dims(X::dims::list, -1, false);
     using D = dims_of_t<out>;
     return ReductionExpr<Kind, X, D>(x, false, axis, false);
@@ -83,6 +85,20 @@ template <Expression X> constexpr auto sum(const X& x, std::int64_t axis) {
 }
 template <Expression X> constexpr auto mean(const X& x, std::int64_t axis) {
     return detail::runtime_reduce<Op::Mean>(x, axis);
+}
+template <Expression X> constexpr auto max(const X& x) { return ReductionExpr<Op::Max, X, Dims<>>(x, true, 0, false); }
+template <Expression X> constexpr auto min(const X& x) { return ReductionExpr<Op::Min, X, Dims<>>(x, true, 0, false); }
+template <std::int64_t Axis, bool KeepDims = false, Expression X> constexpr auto max(const X& x) {
+    return detail::static_reduce<Op::Max, Axis, KeepDims>(x);
+}
+template <std::int64_t Axis, bool KeepDims = false, Expression X> constexpr auto min(const X& x) {
+    return detail::static_reduce<Op::Min, Axis, KeepDims>(x);
+}
+template <Expression X> constexpr auto max(const X& x, std::int64_t axis) {
+    return detail::runtime_reduce<Op::Max>(x, axis);
+}
+template <Expression X> constexpr auto min(const X& x, std::int64_t axis) {
+    return detail::runtime_reduce<Op::Min>(x, axis);
 }
 
 }  // namespace nnjit
