@@ -2,6 +2,7 @@
 // input tensors (any layout) and a contiguous output of the node's dtype and shape to fill.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 
@@ -12,6 +13,16 @@ namespace nnjit::detail {
 
 void elementwise_kernel(const Node& node, std::span<const Tensor> inputs, Tensor& out);
 void reduction_kernel(const Node& node, const Tensor& input, Tensor& out);
+// max and min's rule, free of the order of the elements: does x replace the running extremum a?
+// Yes when x is NaN (then a stays NaN: no comparison with it holds), beyond a, or the zero of
+// the wanted sign against the other one. Shared with the JIT's executor, which combines the
+// partial results of its chunks the same way.
+template <class T> bool beats_max(T x, T a) {
+    return std::isnan(x) || x > a || (x == a && std::signbit(a) > std::signbit(x));
+}
+template <class T> bool beats_min(T x, T a) {
+    return std::isnan(x) || x < a || (x == a && std::signbit(x) > std::signbit(a));
+}
 void matmul_kernel(const Tensor& a, const Tensor& b, Tensor& out);
 // out = beta * c + s * (a @ b), s a scalar tensor; c may be out itself.
 void matmul_acc_kernel(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& s, double beta, Tensor& out);

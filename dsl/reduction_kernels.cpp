@@ -1,7 +1,6 @@
 // sum, mean, max and min over any set of axes. sum and mean accumulate in double whatever the
 // dtype, so that the interpreter stays a trustworthy oracle for long float32 sums; max and min
 // are exact in the dtype itself.
-#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -52,15 +51,6 @@ template <class T> void reduce(const Node& node, const Tensor& input, Tensor& ou
                                                : 1.0;
     T* o = out.data<T>();
     for (std::size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(acc[i] * scale);
-}
-
-// x replaces the running maximum a when it is NaN (then a stays NaN: no comparison with it
-// holds), larger, or +0 against -0.
-template <class T> bool beats_max(T x, T a) {
-    return std::isnan(x) || x > a || (x == a && std::signbit(a) > std::signbit(x));
-}
-template <class T> bool beats_min(T x, T a) {
-    return std::isnan(x) || x < a || (x == a && std::signbit(x) > std::signbit(a));
 }
 
 template <class T, bool Max> void extreme(const Tensor& input, const Node& node, Tensor& out) {

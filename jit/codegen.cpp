@@ -5,6 +5,11 @@
 //     while col < end, in steps of W:            one vector with a lane mask (masked loads/stores)
 //     add the row's vector accumulators into the float64 buffers
 //
+// A max or min is taken as a sum is added, with llvm.maximum / llvm.minimum in place of the
+// addition (IEEE 754-2019: NaN wins, +0 is above -0, the interpreter's rule) and the
+// infinity of the other sign in place of 0 for the lanes outside the mask; in registers it
+// stays in the dtype (exact), combined as a tree over the vectors of an iteration.
+//
 // Counts (sums of a 0/1 comparison, see Accumulation) are added as integers. A count per
 // column over the rows (a per-unit count over a batch) is kept in a row of 8-bit counters on
 // the stack, added to its float64 buffer every kCountRowBlock rows (counted_rows()).
@@ -21,6 +26,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 #include "llvm_math.hpp"
@@ -59,7 +65,8 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
 //                  8-bit integer per column in a scratch row on the stack, one byte-vector add
 //                  per vector, added to the buffer every kCountRowBlock rows.
 // Counts are integers, added as integers and stored as float64 integers (exact below 2^53),
-// so they come out the same whatever the order and the split into chunks.
+// so they come out the same whatever the order and the split into chunks; so do maxima and
+// minima, exact in float64.
 enum class Accumulation { float_register, float_memory, count_total, count_columns };
 
 // Rows between two additions of the 8-bit column counts to the buffer: at most 255 per count.
@@ -70,7 +77,8 @@ constexpr std::int64_t kMaxCountedRow = std::int64_t{1} << 14;
 
 bool is_counter(const KernelSpec& spec, const KernelSpec::Reduction& r) {
     const auto& in = spec.instrs[static_cast<std::size_t>(r.value)];
-    return in.kind == KernelSpec::Instr::Kind::op && (in.op == Op::Greater || in.op == Op::Equal);
+    return r.combine == Op::Sum && in.kind == KernelSpec::Instr::Kind::op &&
+           (in.op == Op::Greater || in.op == Op::Equal);
 }
 
 Accumulation accumulation_of(const KernelSpec& spec, const KernelSpec::Reduction& r) {
@@ -319,7 +327,8 @@ private:
                 for (std::size_t r = 0; r < counts_.size(); ++r) {
                     if (!counts_[r]) continue;
                     Value* counts = b_.CreateNeg(load_counts(counts_[r], col, mask));  // see emit_body
-                    add_lanes_to_buffer(acc_base_[r], col, mask, b_.CreateZExt(counts, count_lanes_type()));
+                    combine_lanes_into_buffer(Op::Sum, acc_base_[r], col, mask,
+                                              b_.CreateZExt(counts, count_lanes_type()));
                     store_counts(llvm::Constant::getNullValue(count_type()), counts_[r], col, mask);
                 }
             });
@@ -384,23 +393,36 @@ private:
         return b_.CreateICmpSLT(lane, b_.CreateVectorSplat(lanes_, col_end_));
     }
 
-    // buffer[0] += sum: a float64, or a 64-bit integer count.
-    void add_to_buffer(Value* buffer, Value* sum) {
-        if (sum->getType()->isIntegerTy()) sum = b_.CreateSIToFP(sum, b_.getDoubleTy());
-        auto* old = b_.CreateLoad(b_.getDoubleTy(), buffer);
-        b_.CreateStore(b_.CreateFAdd(old, sum), buffer);
+    // a + x, max(a, x) or min(a, x), on two scalars or vectors of one type.
+    Value* combine(Op op, Value* a, Value* x) {
+        if (op == Op::Max) return b_.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, a, x);
+        if (op == Op::Min) return b_.CreateBinaryIntrinsic(llvm::Intrinsic::minimum, a, x);
+        return b_.CreateFAdd(a, x);
     }
 
-    // buffer[col + lane] += x[lane] for the lanes of `mask` (all when null); x float64 lanes,
-    // or 32-bit integer counts.
-    void add_lanes_to_buffer(Value* buffer, Value* col, Value* mask, Value* x) {
+    // What the lanes outside a mask contribute: nothing to the combination.
+    llvm::Constant* identity(Op op, llvm::Type* type) {
+        const double inf = std::numeric_limits<double>::infinity();
+        return llvm::ConstantFP::get(type, op == Op::Max ? -inf : op == Op::Min ? inf : 0.0);
+    }
+
+    // buffer[0] = combine(buffer[0], x): a float64, or a 64-bit integer count.
+    void combine_into_buffer(Op op, Value* buffer, Value* x) {
+        if (x->getType()->isIntegerTy()) x = b_.CreateSIToFP(x, b_.getDoubleTy());
+        auto* old = b_.CreateLoad(b_.getDoubleTy(), buffer);
+        b_.CreateStore(combine(op, old, x), buffer);
+    }
+
+    // buffer[col + lane] = combine(buffer[col + lane], x[lane]) for the lanes of `mask` (all
+    // when null); x float64 lanes, or 32-bit integer counts (summed).
+    void combine_lanes_into_buffer(Op op, Value* buffer, Value* col, Value* mask, Value* x) {
         const llvm::Align dalign(8);
         if (x->getType()->isIntOrIntVectorTy()) x = b_.CreateSIToFP(x, dvec_);
         auto* dzero = llvm::ConstantFP::get(dvec_, 0.0);
         auto* p = b_.CreateGEP(b_.getDoubleTy(), buffer, col);
         Value* old = mask ? static_cast<Value*>(b_.CreateMaskedLoad(dvec_, p, dalign, mask, dzero))
                           : b_.CreateAlignedLoad(dvec_, p, dalign);
-        Value* sum = b_.CreateFAdd(old, x);
+        Value* sum = combine(op, old, x);
         if (mask) b_.CreateMaskedStore(sum, p, dalign, mask);
         else b_.CreateAlignedStore(sum, p, dalign);
     }
@@ -538,23 +560,31 @@ private:
         b_.SetInsertPoint(done);
         for (std::size_t r = 0; r < accs.size(); ++r) {
             if (!accs[r]) continue;
+            const Op op = spec_.reductions[r].combine;
             Value* sum = rest_accs[r];
             // Ordered (no reassociation flag): the lanes are added in a fixed order.
             if (acc_[r] == Accumulation::float_register)
-                sum = b_.CreateFAddReduce(llvm::ConstantFP::get(b_.getDoubleTy(), 0.0), sum);
-            add_to_buffer(acc_row_[r], sum);
+                sum = op == Op::Max   ? b_.CreateFPMaximumReduce(sum)
+                      : op == Op::Min ? b_.CreateFPMinimumReduce(sum)
+                                      : b_.CreateFAddReduce(llvm::ConstantFP::get(b_.getDoubleTy(), 0.0), sum);
+            if (sum->getType()->isFloatTy()) sum = b_.CreateFPExt(sum, b_.getDoubleTy());
+            combine_into_buffer(op, acc_row_[r], sum);
         }
         return done;
     }
 
-    // A phi, starting from zero on entry from `pre`, for each register accumulator (null for
-    // the others).
+    // A phi, starting from the identity of its combination on entry from `pre`, for each
+    // register accumulator (null for the others).
     std::vector<llvm::PHINode*> accumulator_phis(llvm::BasicBlock* pre) {
         std::vector<llvm::PHINode*> accs;
-        for (Accumulation a : acc_) {
+        for (std::size_t r = 0; r < acc_.size(); ++r) {
+            const Accumulation a = acc_[r];
             if (a == Accumulation::float_register) {
-                accs.push_back(b_.CreatePHI(dvec_, 2, "acc"));
-                accs.back()->addIncoming(llvm::ConstantFP::get(dvec_, 0.0), pre);
+                // A max or min is exact in the dtype itself: no conversion in the loop.
+                const Op op = spec_.reductions[r].combine;
+                llvm::Type* type = op == Op::Sum ? dvec_ : m_.vec;
+                accs.push_back(b_.CreatePHI(type, 2, "acc"));
+                accs.back()->addIncoming(identity(op, type), pre);
             } else if (a == Accumulation::count_total) {
                 accs.push_back(b_.CreatePHI(i64_, 2, "count"));
                 accs.back()->addIncoming(b_.getInt64(0), pre);
@@ -687,7 +717,7 @@ private:
             emit_stores(values[c], cols[c], mask, streaming);
             out = emit_accumulation(values[c], cols[c], mask, out);
         }
-        return out;
+        return combine_extrema(values, mask, out);
     }
 
     void emit_stores(const std::vector<Value*>& v, Value* col, Value* mask, bool streaming) {
@@ -706,8 +736,33 @@ private:
         }
     }
 
-    // Adds one vector's reduced values to the accumulators; returns the new value of each
-    // register accumulator.
+    // The register maxima and minima (in the dtype) of the vectors of one iteration: the vectors
+    // first, as a tree, then the accumulator. Exact in any order (unlike a sum), and the accumulator's
+    // dependency chain (llvm.maximum is several instructions on x86) grows by one combination
+    // per iteration rather than one per vector.
+    std::vector<Value*> combine_extrema(const std::vector<std::vector<Value*>>& values, Value* mask,
+                                        std::vector<Value*> accs) {
+        for (std::size_t r = 0; r < spec_.reductions.size(); ++r) {
+            const Op op = spec_.reductions[r].combine;
+            if (acc_[r] != Accumulation::float_register || op == Op::Sum) continue;
+            std::vector<Value*> xs;
+            for (const auto& v : values) {
+                Value* x = v[static_cast<std::size_t>(spec_.reductions[r].value)];
+                xs.push_back(mask ? b_.CreateSelect(mask, x, identity(op, m_.vec)) : x);
+            }
+            while (xs.size() > 1) {
+                std::vector<Value*> pairs;
+                for (std::size_t k = 0; k + 1 < xs.size(); k += 2) pairs.push_back(combine(op, xs[k], xs[k + 1]));
+                if (xs.size() % 2) pairs.push_back(xs.back());
+                xs = std::move(pairs);
+            }
+            accs[r] = combine(op, accs[r], xs.front());
+        }
+        return accs;
+    }
+
+    // Adds one vector's reduced values to the accumulators (but register maxima and minima:
+    // combine_extrema); returns the new value of each register accumulator.
     std::vector<Value*> emit_accumulation(const std::vector<Value*>& v, Value* col, Value* mask,
                                           const std::vector<Value*>& accs) {
         std::vector<Value*> out(accs.size(), nullptr);
@@ -734,11 +789,17 @@ private:
                 break;
             }
             case Accumulation::float_register:
+                if (spec_.reductions[r].combine != Op::Sum) {  // see combine_extrema
+                    out[r] = accs[r];
+                    break;
+                }
+                [[fallthrough]];
             case Accumulation::float_memory: {
+                const Op op = spec_.reductions[r].combine;
                 if (spec_.dtype == DType::f32) x = b_.CreateFPExt(x, dvec_);
-                if (mask) x = b_.CreateSelect(mask, x, llvm::ConstantFP::get(dvec_, 0.0));
-                if (acc_[r] == Accumulation::float_register) out[r] = b_.CreateFAdd(accs[r], x);
-                else add_lanes_to_buffer(acc_row_[r], col, mask, x);
+                if (mask) x = b_.CreateSelect(mask, x, identity(op, dvec_));
+                if (acc_[r] == Accumulation::float_register) out[r] = combine(op, accs[r], x);
+                else combine_lanes_into_buffer(op, acc_row_[r], col, mask, x);
                 break;
             }
             }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <new>
 #include <optional>
 
@@ -105,11 +106,23 @@ bool wants_streaming_stores(const KernelSpec& spec) {
 
 std::size_t bytes_of(const Node& n) { return static_cast<std::size_t>(n.shape().numel()) * dtype_size(n.dtype()); }
 
-template <class T> void finish_sum(const double* partial, std::int64_t chunks, std::int64_t size, double scale, void* out) {
+// What a chunk's partial result starts from: nothing to add, or an infinity any value replaces.
+double identity_of(Op combine) {
+    const double inf = std::numeric_limits<double>::infinity();
+    return combine == Op::Max ? -inf : combine == Op::Min ? inf : 0.0;
+}
+
+// The chunks' partial results combined in chunk order, scaled (a mean) and rounded to T.
+template <class T>
+void finish_sum(Op combine, const double* partial, std::int64_t chunks, std::int64_t size, double scale, void* out) {
     T* o = static_cast<T*>(out);
     for (std::int64_t j = 0; j < size; ++j) {
-        double total = 0;
-        for (std::int64_t c = 0; c < chunks; ++c) total += partial[static_cast<std::size_t>(c * size + j)];
+        double total = identity_of(combine);
+        for (std::int64_t c = 0; c < chunks; ++c) {
+            const double x = partial[static_cast<std::size_t>(c * size + j)];
+            if (combine == Op::Sum) total += x;
+            else if (combine == Op::Max ? detail::beats_max(x, total) : detail::beats_min(x, total)) total = x;
+        }
         o[j] = static_cast<T>(total * scale);
     }
 }
@@ -141,6 +154,7 @@ struct KernelStep {
         std::size_t slot = 0;
         std::int64_t size = 0;    // elements of the result
         double scale = 1;         // a mean's 1 / count
+        Op combine = Op::Sum;     // or Max, Min
         std::size_t partial = 0;  // offset of chunk 0's partial sums in the workspace
         DType dtype = DType::f32;
     };
@@ -289,7 +303,10 @@ private:
     void kernel(const KernelStep& k) {
         const KernelFn fn = k.fn;
         double* partial = ws_.partial.get();
-        if (!k.sums.empty()) std::memset(partial, 0, k.partial_size * sizeof(double));
+        for (const auto& sum : k.sums) {
+            const auto n = static_cast<std::size_t>(k.chunks.count * sum.size);
+            std::fill_n(partial + sum.partial, n, identity_of(sum.combine));
+        }
         if (!k.empty) {
             const std::size_t width = k.reads.size() + k.writes.size() + k.sums.size();
             void** args = ws_.args.data();
@@ -310,8 +327,10 @@ private:
         }
         for (const auto& sum : k.sums) {
             void* out = ws_.pointers[sum.slot];
-            if (sum.dtype == DType::f64) finish_sum<double>(partial + sum.partial, k.chunks.count, sum.size, sum.scale, out);
-            else finish_sum<float>(partial + sum.partial, k.chunks.count, sum.size, sum.scale, out);
+            const double* first = partial + sum.partial;
+            const std::int64_t chunks = k.chunks.count;
+            if (sum.dtype == DType::f64) finish_sum<double>(sum.combine, first, chunks, sum.size, sum.scale, out);
+            else finish_sum<float>(sum.combine, first, chunks, sum.size, sum.scale, out);
         }
     }
 
@@ -452,6 +471,7 @@ private:
             sum.dtype = r->dtype();
             // As the interpreter scales a mean: count of outputs over count of inputs.
             if (r->op() == Op::Mean) sum.scale = static_cast<double>(sum.size) / static_cast<double>(fk.domain.numel());
+            if (r->op() == Op::Max || r->op() == Op::Min) sum.combine = r->op();
             sum.partial = k.partial_size;
             std::int64_t count = 0;
             std::size_t total = 0;

@@ -51,8 +51,6 @@ double fold(Op op, DType dtype, const std::vector<double>& in, double alpha) {
     throw InternalError(fmt::format("fusion: cannot fold {}", op_name(op)));
 }
 
-bool is_reduction(Op op) { return op == Op::Sum || op == Op::Mean; }
-
 // Strides equal to the row-major ones of `shape`, ignoring dimensions of size 1.
 bool is_contiguous_view(const Shape& shape, const std::vector<std::int64_t>& strides) {
     const auto want = contiguous_strides(shape);
@@ -200,7 +198,7 @@ private:
                     group_deps_[static_cast<std::size_t>(root)] = std::move(deps);
                     group_[p] = root;
                 }
-            } else if (is_reduction(n->op())) {
+            } else if (is_axis_reduction(n->op())) {
                 const Node* in = n->input(0);
                 // The epilogue of the loop that computes the input, or a loop of its own.
                 if (is_member(in)) group_[p] = find(group_[at(in)]);
@@ -229,7 +227,7 @@ private:
             if (group_[p] < 0) continue;
             const int g = find(group_[p]);
             // A reduction reads its input over the input's domain; an elementwise node its own.
-            const Node* const reduced = is_reduction(n->op()) ? n->input(0) : nullptr;
+            const Node* const reduced = is_axis_reduction(n->op()) ? n->input(0) : nullptr;
             const Node* const body = reduced ? reduced : n;
             domain.try_emplace(g, body->shape(), body->dtype());
             const std::span<const Node* const> reads = reduced ? std::span(&reduced, 1) : n->inputs();
@@ -343,7 +341,7 @@ private:
             const std::size_t p = at(n);
             if (group_[p] >= 0) {
                 step_of_[p] = step_of_group.at(group_[p]);
-                if (stored_[p] || is_reduction(n->op())) view_[p] = View{n, contiguous_strides(n->shape())};
+                if (stored_[p] || is_axis_reduction(n->op())) view_[p] = View{n, contiguous_strides(n->shape())};
                 continue;
             }
             if (constant_[p]) continue;
@@ -394,8 +392,8 @@ private:
     void build_kernel(FusedKernel& fk, const std::vector<const Node*>& members) {
         KernelSpec& spec = fk.spec;
         const Node* first = members.front();
-        fk.domain = is_reduction(first->op()) ? first->input(0)->shape() : first->shape();
-        spec.dtype = is_reduction(first->op()) ? first->input(0)->dtype() : first->dtype();
+        fk.domain = is_axis_reduction(first->op()) ? first->input(0)->shape() : first->shape();
+        spec.dtype = is_axis_reduction(first->op()) ? first->input(0)->dtype() : first->dtype();
         std::map<const Node*, int> instr_of;
         std::map<std::uint64_t, int> constant_instr;
         std::vector<std::vector<std::int64_t>> raw_operands;
@@ -445,6 +443,7 @@ private:
             } else {
                 KernelSpec::Reduction r;
                 r.value = value_of(n->input(0));
+                r.combine = n->op() == Op::Mean ? Op::Sum : n->op();
                 // Kept dimensions are laid out contiguously, reduced ones have stride 0.
                 const auto& axes = n->attrs().axes;
                 std::vector<std::int64_t> s(static_cast<std::size_t>(fk.domain.rank()), 0);

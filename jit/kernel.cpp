@@ -31,7 +31,8 @@ std::string KernelSpec::key() const {
         }
     }
     s += fmt::format(" store({})", fmt::join(stores, ","));
-    for (const auto& r : reductions) s += fmt::format(" sum%{}({})", r.value, fmt::join(r.acc_strides, ","));
+    for (const auto& r : reductions)
+        s += fmt::format(" {}%{}({})", op_name(r.combine), r.value, fmt::join(r.acc_strides, ","));
     if (streaming_stores) s += " nt";
     return s;
 }

@@ -25,11 +25,12 @@ struct KernelSpec {
         std::vector<int> args;   // op: earlier instructions
         double alpha = 0;        // op: the node's alpha (leaky_relu, elu)
     };
-    // Sum of one instruction's values into a float64 accumulator buffer whose layout over the
-    // domain is given by strides (0 along the reduced dimensions).
+    // One instruction's values summed (or their max or min taken) into a float64 accumulator
+    // buffer whose layout over the domain is given by strides (0 along the reduced dimensions).
     struct Reduction {
         int value = -1;
         std::vector<std::int64_t> acc_strides;
+        Op combine = Op::Sum;  // Sum (a mean is a sum the executor scales), Max or Min
     };
 
     DType dtype = DType::f32;

@@ -206,6 +206,39 @@ TEST_CASE("jit: sums and means as kernel epilogues", "[jit]") {
     }
 }
 
+TEST_CASE("jit: max and min as kernel epilogues give the interpreter's bits, NaN and signed zeros included", "[jit]") {
+    for (DType dtype : {DType::f32, DType::f64}) {
+        // 2^21 + 5 elements: several chunks, whose partial results the executor combines.
+        for (const Shape& shape : {Shape{1}, Shape{17}, Shape{100003}, Shape{(1 << 21) + 5}, Shape{33, 17},
+                                   Shape{4, 5, 6}, Shape{3, 1000, 2}}) {
+            Graph g;
+            Value x = g.input("x", dtype, shape);  // with inf and NaN
+            Value z = g.input("z", dtype, shape);  // only zeros of both signs and negatives: ties at 0
+            Value e = relu(x) * 2.0 - x;
+            std::vector<Value> outs{max(e), min(x), max(z), min(-z), max(z, 0, true), min(e, -1), max(x, -1)};
+            if (shape.rank() == 3) {
+                outs.push_back(max(z, std::vector<std::int64_t>{0, 2}));
+                outs.push_back(min(tanh(x), std::vector<std::int64_t>{1}, true));
+            }
+            std::mt19937_64 rng(11);
+            std::vector<double> zs(static_cast<std::size_t>(shape.numel()));
+            for (double& v : zs) v = rng() % 4 == 0 ? -1.5 : rng() % 5 == 0 ? 0.0 : -0.0;
+            Bindings b{{"x", test_data(dtype, shape, 5)}, {"z", Tensor::from<double>(shape, zs).to(dtype)}};
+            const Results r = run_both(outs, b);
+            for (std::size_t k = 0; k < outs.size(); ++k) {
+                INFO(fmt::format("{} {} output {}", dtype, shape, k));
+                CHECK(bitwise_equal(r.jit[k], r.interp[k]));
+            }
+            // The data make both signs of zero and NaN appear among the results.
+            if (shape.numel() > 1000) {
+                CHECK(std::isnan(r.jit[1].flat(0)));
+                CHECK((r.jit[2].flat(0) == 0 && !std::signbit(r.jit[2].flat(0))));
+                CHECK((r.jit[3].flat(0) == 0 && std::signbit(r.jit[3].flat(0))));
+            }
+        }
+    }
+}
+
 TEST_CASE("jit: a chain of 5 elementwise ops and its gradient is one kernel writing only its outputs", "[jit][fusion]") {
     Graph g;
     Value x = g.input("x", DType::f32, Shape{1000});
