@@ -24,8 +24,14 @@ namespace nnjit::rules {
 
 struct NoGrad {};
 
+// Every rule is always_inline, and so is apply: g++'s inliner otherwise keeps a large rule out
+// of line in a loop over ScalarMath (gelu, erfc, and gelu's gradient in eval() and d(): a call
+// per element), and a loop with a call in it is not vectorised; [[gnu::flatten]] on eval()'s
+// loop did not reach them (g++ 12, tried).
+#define NNJIT_RULE [[gnu::always_inline]] static
+
 // Applies rule R: a Math that builds graphs makes an R node, any other runs R's forward math.
-template <class R, class M, class... X> auto apply(M& m, X... x) {
+template <class R, class M, class... X> [[gnu::always_inline]] inline auto apply(M& m, X... x) {
     if constexpr (requires { m.template make<R>(x...); }) return m.template make<R>(x...);
     else return R::forward(m, x...);
 }
@@ -33,46 +39,46 @@ template <class R, class M, class... X> auto apply(M& m, X... x) {
 // ---- unary ----------------------------------------------------------------------------
 
 struct Neg {
-    static auto forward(auto& m, auto x) { return m.neg(x); }
-    static auto vjp(auto& m, auto, auto, auto gy) { return std::tuple{m.neg(gy)}; }
+    NNJIT_RULE auto forward(auto& m, auto x) { return m.neg(x); }
+    NNJIT_RULE auto vjp(auto& m, auto, auto, auto gy) { return std::tuple{m.neg(gy)}; }
 };
 
 struct Exp {
-    static auto forward(auto& m, auto x) { return m.exp(x); }
-    static auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.mul(gy, y)}; }
+    NNJIT_RULE auto forward(auto& m, auto x) { return m.exp(x); }
+    NNJIT_RULE auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.mul(gy, y)}; }
 };
 
 struct Log {
-    static auto forward(auto& m, auto x) { return m.log(x); }
-    static auto vjp(auto& m, auto x, auto, auto gy) { return std::tuple{m.div(gy, x)}; }
+    NNJIT_RULE auto forward(auto& m, auto x) { return m.log(x); }
+    NNJIT_RULE auto vjp(auto& m, auto x, auto, auto gy) { return std::tuple{m.div(gy, x)}; }
 };
 
 struct Sqrt {
-    static auto forward(auto& m, auto x) { return m.sqrt(x); }
-    static auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.div(m.mul(gy, m.c(0.5)), y)}; }
+    NNJIT_RULE auto forward(auto& m, auto x) { return m.sqrt(x); }
+    NNJIT_RULE auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.div(m.mul(gy, m.c(0.5)), y)}; }
 };
 
 struct Abs {
-    static auto forward(auto& m, auto x) { return m.abs(x); }
-    static auto vjp(auto& m, auto x, auto, auto gy) {
+    NNJIT_RULE auto forward(auto& m, auto x) { return m.abs(x); }
+    NNJIT_RULE auto vjp(auto& m, auto x, auto, auto gy) {
         return std::tuple{m.select(m.gt(x, m.c(0)), gy, m.select(m.lt(x, m.c(0)), m.neg(gy), m.c(0)))};
     }
 };
 
 struct Relu {
     // x <= 0 picks 0, so relu(-0) = +0 and relu(NaN) = NaN.
-    static auto forward(auto& m, auto x) {
+    NNJIT_RULE auto forward(auto& m, auto x) {
         return m.select(m.mask_or(m.lt(x, m.c(0)), m.eq(x, m.c(0))), m.c(0), x);
     }
     // Reads the output, not the input: y > 0 exactly when x > 0 (-0 and NaN included), and a
     // network keeps y anyway (the next layer's weight gradient reads it), so the backward pass
     // of a ReLU keeps nothing more of the forward pass: x need not be stored at all.
-    static auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.select(m.gt(y, m.c(0)), gy, m.c(0))}; }
+    NNJIT_RULE auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.select(m.gt(y, m.c(0)), gy, m.c(0))}; }
 };
 
 struct LeakyRelu {
-    static auto forward(auto& m, auto x, double alpha) { return m.select(m.gt(x, m.c(0)), x, m.mul(x, m.c(alpha))); }
-    static auto vjp(auto& m, double alpha, auto x, auto, auto gy) {
+    NNJIT_RULE auto forward(auto& m, auto x, double alpha) { return m.select(m.gt(x, m.c(0)), x, m.mul(x, m.c(alpha))); }
+    NNJIT_RULE auto vjp(auto& m, double alpha, auto x, auto, auto gy) {
         return std::tuple{m.select(m.gt(x, m.c(0)), gy, m.mul(gy, m.c(alpha)))};
     }
 };
@@ -80,7 +86,7 @@ struct LeakyRelu {
 struct Sigmoid {
     // Computed on the negative side: e = exp(-|x|) never overflows, so sigmoid(+-1000) is
     // exactly 1 or 0 and its gradient y(1-y) is exactly 0, never 0*inf.
-    static auto forward(auto& m, auto x) {
+    NNJIT_RULE auto forward(auto& m, auto x) {
         auto e = m.exp(m.neg(m.abs(x)));
         auto d = m.add(m.c(1), e);
         // 1 / d for x > 0, else e / d (e = 1 at +-0): the numerator is picked first, so one
@@ -88,37 +94,37 @@ struct Sigmoid {
         // diagnostics.hpp): in one kernel the JIT makes it once.
         return m.div(m.select(m.gt(x, m.c(0)), m.c(1), e), d);
     }
-    static auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.mul(gy, m.mul(y, m.sub(m.c(1), y)))}; }
+    NNJIT_RULE auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.mul(gy, m.mul(y, m.sub(m.c(1), y)))}; }
 };
 
 struct Tanh {
-    static auto forward(auto& m, auto x) { return m.tanh(x); }
-    static auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.mul(gy, m.sub(m.c(1), m.mul(y, y)))}; }
+    NNJIT_RULE auto forward(auto& m, auto x) { return m.tanh(x); }
+    NNJIT_RULE auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.mul(gy, m.sub(m.c(1), m.mul(y, y)))}; }
 };
 
 struct Elu {
     // expm1 keeps elu accurate just below 0, where exp(x) - 1 would cancel.
-    static auto forward(auto& m, auto x, double alpha) {
+    NNJIT_RULE auto forward(auto& m, auto x, double alpha) {
         return m.select(m.gt(x, m.c(0)), x, m.mul(m.c(alpha), m.expm1(x)));
     }
-    static auto vjp(auto& m, double alpha, auto x, auto y, auto gy) {
+    NNJIT_RULE auto vjp(auto& m, double alpha, auto x, auto y, auto gy) {
         return std::tuple{m.select(m.gt(x, m.c(0)), gy, m.mul(gy, m.add(y, m.c(alpha))))};
     }
 };
 
 struct Silu {
-    static auto forward(auto& m, auto x) { return m.mul(x, apply<Sigmoid>(m, x)); }
+    NNJIT_RULE auto forward(auto& m, auto x) { return m.mul(x, apply<Sigmoid>(m, x)); }
     // d/dx x*s(x) = s + x*s*(1-s) = s * (1 + x*(1-s))
-    static auto vjp(auto& m, auto x, auto, auto gy) {
+    NNJIT_RULE auto vjp(auto& m, auto x, auto, auto gy) {
         auto s = apply<Sigmoid>(m, x);
         return std::tuple{m.mul(gy, m.mul(s, m.add(m.c(1), m.mul(x, m.sub(m.c(1), s)))))};
     }
 };
 
 struct Erfc {
-    static auto forward(auto& m, auto x) { return m.erfc(x); }
+    NNJIT_RULE auto forward(auto& m, auto x) { return m.erfc(x); }
     // d/dx erfc(x) = -2/sqrt(pi) * exp(-x^2)
-    static auto vjp(auto& m, auto x, auto, auto gy) {
+    NNJIT_RULE auto vjp(auto& m, auto x, auto, auto gy) {
         return std::tuple{m.mul(gy, m.mul(m.c(-2.0 * std::numbers::inv_sqrtpi), m.exp(m.neg(m.mul(x, x)))))};
     }
 };
@@ -127,11 +133,11 @@ struct Gelu {
     // The erf form, written with erfc so that gelu(x) for very negative x keeps its
     // relative accuracy: 0.5 * x * (1 + erf(x/sqrt2)) = 0.5 * x * erfc(-x/sqrt2).
     static constexpr double kInvSqrt2 = 0.70710678118654752440;
-    static auto forward(auto& m, auto x) {
+    NNJIT_RULE auto forward(auto& m, auto x) {
         return m.mul(m.mul(m.c(0.5), x), apply<Erfc>(m, m.mul(x, m.c(-kInvSqrt2))));
     }
     // d/dx = Phi(x) + x * phi(x), Phi(x) = 0.5 erfc(-x/sqrt2), phi(x) = exp(-x^2/2)/sqrt(2 pi)
-    static auto vjp(auto& m, auto x, auto, auto gy) {
+    NNJIT_RULE auto vjp(auto& m, auto x, auto, auto gy) {
         auto cdf = m.mul(m.c(0.5), apply<Erfc>(m, m.mul(x, m.c(-kInvSqrt2))));
         auto pdf = m.mul(m.c(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2),
                          m.exp(m.mul(m.c(-0.5), m.mul(x, x))));
@@ -141,42 +147,42 @@ struct Gelu {
 
 struct Softplus {
     // max(x, 0) + log1p(exp(-|x|)): never overflows, and stays accurate for very negative x.
-    static auto forward(auto& m, auto x) {
+    NNJIT_RULE auto forward(auto& m, auto x) {
         auto pos = m.select(m.gt(x, m.c(0)), x, m.c(0));
         return m.add(pos, m.log1p(m.exp(m.neg(m.abs(x)))));
     }
-    static auto vjp(auto& m, auto x, auto, auto gy) { return std::tuple{m.mul(gy, apply<Sigmoid>(m, x))}; }
+    NNJIT_RULE auto vjp(auto& m, auto x, auto, auto gy) { return std::tuple{m.mul(gy, apply<Sigmoid>(m, x))}; }
 };
 
 // ---- binary ---------------------------------------------------------------------------
 
 struct Add {
-    static auto forward(auto& m, auto a, auto b) { return m.add(a, b); }
-    static auto vjp(auto&, auto, auto, auto, auto gy) { return std::tuple{gy, gy}; }
+    NNJIT_RULE auto forward(auto& m, auto a, auto b) { return m.add(a, b); }
+    NNJIT_RULE auto vjp(auto&, auto, auto, auto, auto gy) { return std::tuple{gy, gy}; }
 };
 
 struct Sub {
-    static auto forward(auto& m, auto a, auto b) { return m.sub(a, b); }
-    static auto vjp(auto& m, auto, auto, auto, auto gy) { return std::tuple{gy, m.neg(gy)}; }
+    NNJIT_RULE auto forward(auto& m, auto a, auto b) { return m.sub(a, b); }
+    NNJIT_RULE auto vjp(auto& m, auto, auto, auto, auto gy) { return std::tuple{gy, m.neg(gy)}; }
 };
 
 struct Mul {
-    static auto forward(auto& m, auto a, auto b) { return m.mul(a, b); }
-    static auto vjp(auto& m, auto a, auto b, auto, auto gy) { return std::tuple{m.mul(gy, b), m.mul(gy, a)}; }
+    NNJIT_RULE auto forward(auto& m, auto a, auto b) { return m.mul(a, b); }
+    NNJIT_RULE auto vjp(auto& m, auto a, auto b, auto, auto gy) { return std::tuple{m.mul(gy, b), m.mul(gy, a)}; }
 };
 
 struct Div {
-    static auto forward(auto& m, auto a, auto b) { return m.div(a, b); }
+    NNJIT_RULE auto forward(auto& m, auto a, auto b) { return m.div(a, b); }
     // d(a/b)/db = -a/b^2 = -y/b
-    static auto vjp(auto& m, auto, auto b, auto y, auto gy) {
+    NNJIT_RULE auto vjp(auto& m, auto, auto b, auto y, auto gy) {
         return std::tuple{m.div(gy, b), m.neg(m.div(m.mul(gy, y), b))};
     }
 };
 
 struct Maximum {
     // NaN in either operand gives NaN.
-    static auto forward(auto& m, auto a, auto b) { return m.select(m.mask_or(m.gt(a, b), m.is_nan(a)), a, b); }
-    static auto vjp(auto& m, auto a, auto b, auto, auto gy) {
+    NNJIT_RULE auto forward(auto& m, auto a, auto b) { return m.select(m.mask_or(m.gt(a, b), m.is_nan(a)), a, b); }
+    NNJIT_RULE auto vjp(auto& m, auto a, auto b, auto, auto gy) {
         auto half = m.mul(gy, m.c(0.5));
         auto tie = m.eq(a, b);
         return std::tuple{m.select(m.gt(a, b), gy, m.select(tie, half, m.c(0))),
@@ -185,8 +191,8 @@ struct Maximum {
 };
 
 struct Minimum {
-    static auto forward(auto& m, auto a, auto b) { return m.select(m.mask_or(m.lt(a, b), m.is_nan(a)), a, b); }
-    static auto vjp(auto& m, auto a, auto b, auto, auto gy) {
+    NNJIT_RULE auto forward(auto& m, auto a, auto b) { return m.select(m.mask_or(m.lt(a, b), m.is_nan(a)), a, b); }
+    NNJIT_RULE auto vjp(auto& m, auto a, auto b, auto, auto gy) {
         auto half = m.mul(gy, m.c(0.5));
         auto tie = m.eq(a, b);
         return std::tuple{m.select(m.lt(a, b), gy, m.select(tie, half, m.c(0))),
@@ -196,29 +202,29 @@ struct Minimum {
 
 struct Prelu {
     // y = x for x > 0, else a*x, with a learned slope `a` broadcast against x.
-    static auto forward(auto& m, auto x, auto a) { return m.select(m.gt(x, m.c(0)), x, m.mul(a, x)); }
-    static auto vjp(auto& m, auto x, auto a, auto, auto gy) {
+    NNJIT_RULE auto forward(auto& m, auto x, auto a) { return m.select(m.gt(x, m.c(0)), x, m.mul(a, x)); }
+    NNJIT_RULE auto vjp(auto& m, auto x, auto a, auto, auto gy) {
         auto pos = m.gt(x, m.c(0));
         return std::tuple{m.select(pos, gy, m.mul(a, gy)), m.select(pos, m.c(0), m.mul(x, gy))};
     }
 };
 
 struct Greater {
-    static auto forward(auto& m, auto a, auto b) { return m.select(m.gt(a, b), m.c(1), m.c(0)); }
-    static auto vjp(auto&, auto, auto, auto, auto) { return std::tuple{NoGrad{}, NoGrad{}}; }
+    NNJIT_RULE auto forward(auto& m, auto a, auto b) { return m.select(m.gt(a, b), m.c(1), m.c(0)); }
+    NNJIT_RULE auto vjp(auto&, auto, auto, auto, auto) { return std::tuple{NoGrad{}, NoGrad{}}; }
 };
 
 struct Equal {
-    static auto forward(auto& m, auto a, auto b) { return m.select(m.eq(a, b), m.c(1), m.c(0)); }
-    static auto vjp(auto&, auto, auto, auto, auto) { return std::tuple{NoGrad{}, NoGrad{}}; }
+    NNJIT_RULE auto forward(auto& m, auto a, auto b) { return m.select(m.eq(a, b), m.c(1), m.c(0)); }
+    NNJIT_RULE auto vjp(auto&, auto, auto, auto, auto) { return std::tuple{NoGrad{}, NoGrad{}}; }
 };
 
 // ---- ternary --------------------------------------------------------------------------
 
 struct Where {
     // where(cond, a, b): a where cond is non-zero (NaN counts as non-zero), else b.
-    static auto forward(auto& m, auto cond, auto a, auto b) { return m.select(m.eq(cond, m.c(0)), b, a); }
-    static auto vjp(auto& m, auto cond, auto, auto, auto, auto gy) {
+    NNJIT_RULE auto forward(auto& m, auto cond, auto a, auto b) { return m.select(m.eq(cond, m.c(0)), b, a); }
+    NNJIT_RULE auto vjp(auto& m, auto cond, auto, auto, auto, auto gy) {
         auto off = m.eq(cond, m.c(0));
         return std::tuple{NoGrad{}, m.select(off, m.c(0), gy), m.select(off, gy, m.c(0))};
     }
@@ -230,3 +236,5 @@ template <> inline constexpr bool takes_alpha<LeakyRelu> = true;
 template <> inline constexpr bool takes_alpha<Elu> = true;
 
 }  // namespace nnjit::rules
+
+#undef NNJIT_RULE
