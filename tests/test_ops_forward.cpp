@@ -13,7 +13,9 @@
 //    functions, whose condition number is at most ~3 on the ranges tested: <= ~16 ulp.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <span>
 #include <functional>
 #include <limits>
 #include <numbers>
@@ -491,6 +493,33 @@ TEST_CASE("forward: max and min do not depend on the order: NaN wins, +0 is abov
         CHECK((l[1] == 0 && std::signbit(l[1])));
         CHECK((std::isnan(l[2]) && std::isnan(l[3])));
         CHECK((l[4] == -inf && l[5] == -inf && l[6] == 2 && l[7] == 2));
+
+        // Long rows (the interpreter splits them into lanes) and columns, against std::.
+        const std::int64_t n = 1003;
+        std::vector<double> rows(static_cast<std::size_t>(4 * n));
+        for (std::int64_t i = 0; i < n; ++i) {
+            rows[static_cast<std::size_t>(i)] = std::sin(0.37 * static_cast<double>(i)) * 5;  // plain values
+            rows[static_cast<std::size_t>(n + i)] = i == 777 ? nan : static_cast<double>(i);   // one NaN
+            rows[static_cast<std::size_t>(2 * n + i)] = i == 500 ? 0.0 : -0.0;                 // one +0
+            rows[static_cast<std::size_t>(3 * n + i)] = i == 1001 ? -inf : -1.0 / static_cast<double>(i + 1);
+        }
+        const Tensor long_rows = Tensor::from<double>(Shape{4, n}, rows);
+        const auto rh = run_op(dtype, {long_rows}, [](auto v) { return max(v[0], 1); }).to_doubles();
+        const auto rl = run_op(dtype, {long_rows}, [](auto v) { return min(v[0], 1); }).to_doubles();
+        const auto row0 = std::span(rows).first(static_cast<std::size_t>(n));
+        CHECK(rh[0] == round_to(dtype, *std::max_element(row0.begin(), row0.end())));
+        CHECK(rl[0] == round_to(dtype, *std::min_element(row0.begin(), row0.end())));
+        CHECK((std::isnan(rh[1]) && std::isnan(rl[1])));
+        CHECK((rh[2] == 0 && !std::signbit(rh[2]) && rl[2] == 0 && std::signbit(rl[2])));
+        CHECK((rh[3] == round_to(dtype, -1.0 / n) && rl[3] == -inf));
+        // The same as columns: one running extremum per column.
+        const auto ch = run_op(dtype, {long_rows}, [](auto v) { return max(transpose(v[0]), 0); }).to_doubles();
+        const auto cl = run_op(dtype, {long_rows}, [](auto v) { return min(transpose(v[0]), 0); }).to_doubles();
+        const auto same = [](const std::vector<double>& a, const std::vector<double>& b) {
+            return bitwise_equal(Tensor::from<double>(Shape{4}, a), Tensor::from<double>(Shape{4}, b));
+        };
+        CHECK(same(ch, rh));
+        CHECK(same(cl, rl));
     }
 }
 
