@@ -63,11 +63,17 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
 //                  popcount of the comparison's lane mask, into a 64-bit integer register;
 //  count_columns:  a counter per column over the rows (the same buffer for every row): an
 //                  8-bit integer per column in a scratch row on the stack, one byte-vector add
-//                  per vector, added to the buffer every kCountRowBlock rows.
+//                  per vector, added to the buffer every kCountRowBlock rows;
+//  count_rare_zeros: a count_total of equal(a, 0) where a is stored, never negative, and 0
+//                  only where its input underflows (sigmoid, exp, softplus: rarely_zero_store).
+//                  The loop keeps min a in a vector register, one min on the add pipes, where
+//                  the compare would take a slot of the two FMA pipes these ops keep busy (on
+//                  Zen 4: README, "What limits the kernels"); only a row whose minimum is 0 is
+//                  counted, from its stored values, after it.
 // Counts are integers, added as integers and stored as float64 integers (exact below 2^53),
 // so they come out the same whatever the order and the split into chunks; so do maxima and
 // minima, exact in float64.
-enum class Accumulation { float_register, float_memory, count_total, count_columns };
+enum class Accumulation { float_register, float_memory, count_total, count_columns, count_rare_zeros };
 
 // Rows between two additions of the 8-bit column counts to the buffer: at most 255 per count.
 constexpr std::int64_t kCountRowBlock = 255;
@@ -81,9 +87,29 @@ bool is_counter(const KernelSpec& spec, const KernelSpec::Reduction& r) {
            (in.op == Op::Greater || in.op == Op::Equal);
 }
 
+// For a count of equal(a, 0) (either side) where a is stored, never negative (or NaN) and 0
+// only where its input underflows: the index of a's store; otherwise -1.
+int rarely_zero_store(const KernelSpec& spec, const KernelSpec::Reduction& r) {
+    const auto instr = [&](int k) -> const KernelSpec::Instr& { return spec.instrs[static_cast<std::size_t>(k)]; };
+    const auto is_zero = [&](int k) {
+        return instr(k).kind == KernelSpec::Instr::Kind::constant && instr(k).value == 0;
+    };
+    const auto& eq = instr(r.value);
+    if (!is_counter(spec, r) || eq.op != Op::Equal) return -1;
+    const int a = is_zero(eq.args[1]) ? eq.args[0] : is_zero(eq.args[0]) ? eq.args[1] : -1;
+    if (a < 0 || instr(a).kind != KernelSpec::Instr::Kind::op) return -1;
+    const Op op = instr(a).op;
+    if (op != Op::Sigmoid && op != Op::Exp && op != Op::Softplus) return -1;
+    const auto at = std::find(spec.stores.begin(), spec.stores.end(), a);
+    return at == spec.stores.end() ? -1 : static_cast<int>(at - spec.stores.begin());
+}
+
 Accumulation accumulation_of(const KernelSpec& spec, const KernelSpec::Reduction& r) {
     const auto& s = r.acc_strides;
-    if (s.back() == 0) return is_counter(spec, r) ? Accumulation::count_total : Accumulation::float_register;
+    if (s.back() == 0) {
+        if (!is_counter(spec, r)) return Accumulation::float_register;
+        return rarely_zero_store(spec, r) >= 0 ? Accumulation::count_rare_zeros : Accumulation::count_total;
+    }
     const bool same_for_every_row = std::all_of(s.begin(), s.end() - 1, [](std::int64_t x) { return x == 0; });
     if (is_counter(spec, r) && same_for_every_row && spec.dims.size() > 1 && spec.row_length() <= kMaxCountedRow)
         return Accumulation::count_columns;
@@ -560,6 +586,10 @@ private:
         b_.SetInsertPoint(done);
         for (std::size_t r = 0; r < accs.size(); ++r) {
             if (!accs[r]) continue;
+            if (acc_[r] == Accumulation::count_rare_zeros) {
+                combine_into_buffer(Op::Sum, acc_row_[r], rare_zeros_of_row(r, rest_accs[r]));
+                continue;
+            }
             const Op op = spec_.reductions[r].combine;
             Value* sum = rest_accs[r];
             // Ordered (no reassociation flag): the lanes are added in a fixed order.
@@ -570,7 +600,46 @@ private:
             if (sum->getType()->isFloatTy()) sum = b_.CreateFPExt(sum, b_.getDoubleTy());
             combine_into_buffer(op, acc_row_[r], sum);
         }
-        return done;
+        return b_.GetInsertBlock();
+    }
+
+    // The zeros of the row for count_rare_zeros reduction r, whose loop left min a in the lanes
+    // of `least_lanes`: none when it is above 0, else counted from the stored row.
+    Value* rare_zeros_of_row(std::size_t r, Value* least_lanes) {
+        auto* pre = b_.GetInsertBlock();
+        auto* count_block = block("zeros.count");
+        auto* join = block("zeros.end");
+        // No lane is NaN (minps kept the accumulator), which lets the reduction be a tree of
+        // minps rather than a chain of scalar NaN checks.
+        auto* least = b_.CreateFPMinReduce(least_lanes);
+        llvm::cast<llvm::Instruction>(least)->setHasNoNaNs(true);
+        Value* some = b_.CreateFCmpOEQ(least, llvm::ConstantFP::get(m_.elem, 0.0));
+        b_.CreateCondBr(some, count_block, join);
+
+        b_.SetInsertPoint(count_block);
+        // In the entry block: an alloca in the loop would take stack space per row (SROA makes
+        // it a register).
+        llvm::IRBuilder<> entry(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+        auto* zeros = entry.CreateAlloca(i64_);
+        b_.CreateStore(b_.getInt64(0), zeros);
+        Value* row = out_row_[static_cast<std::size_t>(rarely_zero_store(spec_, spec_.reductions[r]))];
+        each_column_vector([&](Value* col, Value* mask) {
+            auto* p = b_.CreateGEP(m_.elem, row, col);
+            auto* one = m_.c(1);
+            Value* a = mask ? static_cast<Value*>(b_.CreateMaskedLoad(m_.vec, p, esize_, mask, one))
+                            : b_.CreateAlignedLoad(m_.vec, p, esize_);
+            Value* n = popcount(b_.CreateFCmpOEQ(a, llvm::ConstantFP::get(m_.vec, 0.0)));
+            b_.CreateStore(b_.CreateAdd(b_.CreateLoad(i64_, zeros), n), zeros);
+        });
+        Value* counted = b_.CreateLoad(i64_, zeros);
+        auto* counted_block = b_.GetInsertBlock();
+        b_.CreateBr(join);
+
+        b_.SetInsertPoint(join);
+        auto* n = b_.CreatePHI(i64_, 2, "zeros");
+        n->addIncoming(b_.getInt64(0), pre);
+        n->addIncoming(counted, counted_block);
+        return n;
     }
 
     // A phi, starting from the identity of its combination on entry from `pre`, for each
@@ -588,6 +657,9 @@ private:
             } else if (a == Accumulation::count_total) {
                 accs.push_back(b_.CreatePHI(i64_, 2, "count"));
                 accs.back()->addIncoming(b_.getInt64(0), pre);
+            } else if (a == Accumulation::count_rare_zeros) {
+                accs.push_back(b_.CreatePHI(m_.vec, 2, "least"));
+                accs.back()->addIncoming(m_.c(std::numeric_limits<double>::infinity()), pre);
             } else {
                 accs.push_back(nullptr);
             }
@@ -769,6 +841,14 @@ private:
         for (std::size_t r = 0; r < spec_.reductions.size(); ++r) {
             Value* x = v[static_cast<std::size_t>(spec_.reductions[r].value)];
             switch (acc_[r]) {
+            case Accumulation::count_rare_zeros: {
+                // min(a, acc) as x86's minps: a NaN (never 0) leaves acc as it was.
+                const auto store = static_cast<std::size_t>(rarely_zero_store(spec_, spec_.reductions[r]));
+                Value* a = v[static_cast<std::size_t>(spec_.stores[store])];
+                if (mask) a = b_.CreateSelect(mask, a, m_.c(std::numeric_limits<double>::infinity()));
+                out[r] = m_.min(a, accs[r]);
+                break;
+            }
             case Accumulation::count_total:
             case Accumulation::count_columns: {
                 // Lanes outside `mask` compare whatever the zero-filled loads gave.

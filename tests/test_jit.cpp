@@ -252,6 +252,45 @@ TEST_CASE("jit: a chain of 5 elementwise ops and its gradient is one kernel writ
     CHECK(plan.kernels[0].spec.operands.size() == 2);
 }
 
+TEST_CASE("jit: zeros of sigmoid, exp and softplus are counted exactly, in rows with and without them", "[jit]") {
+    // The JIT counts these (0 only by underflow) from the stored row only when the row's
+    // minimum is 0; a row of ordinary values has no zero to count.
+    for (DType dtype : {DType::f32, DType::f64}) {
+        const double deep = dtype == DType::f32 ? -200.0 : -1000.0;  // every one underflows here
+        for (const Shape& shape : {Shape{7, 37}, Shape{100003}, Shape{3, 1000}, Shape{(1 << 20) + 3}}) {
+            Graph g;
+            Value x = g.input("x", dtype, shape);
+            const Value acts[] = {sigmoid(x), exp(x), softplus(x)};
+            const Value zero = g.constant(0, dtype);
+            std::vector<Value> outs;
+            for (const Value& a : acts) {
+                outs.push_back(a);                    // stored: the rows are counted from it
+                outs.push_back(sum(equal(a, zero)));  // all at once
+                if (shape.rank() == 2) outs.push_back(sum(equal(zero, a), 1));  // per row
+            }
+            outs.push_back(sum(equal(sigmoid(x * 2.0), zero)));  // not stored: compared in the loop
+            std::mt19937_64 rng(3);
+            std::vector<double> v(static_cast<std::size_t>(shape.numel()));
+            std::int64_t want = 0;
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                // Zeros in the first row, every 997th element after, and none in the last row.
+                const bool is_deep = i < v.size() - 37 && (i < 5 || i % 997 == 0);
+                v[i] = is_deep ? deep : static_cast<double>(rng() % 2000) / 100.0 - 10.0;
+                want += is_deep;
+            }
+            const Bindings b{{"x", Tensor::from<double>(shape, v).to(dtype)}};
+            const Results r = run_both(outs, b);
+            for (std::size_t k = 0; k < outs.size(); ++k) {
+                INFO(fmt::format("{} {} output {}", dtype, shape, k));
+                CHECK(bitwise_equal(r.jit[k], r.interp[k]));
+            }
+            const std::size_t per_act = shape.rank() == 2 ? 3 : 2;
+            for (std::size_t a = 0; a < 3; ++a) CHECK(r.jit[a * per_act + 1].flat(0) == static_cast<double>(want));
+            CHECK(r.jit.back().flat(0) == static_cast<double>(want));
+        }
+    }
+}
+
 TEST_CASE("jit: kernels that read the same array merge into one loop, unless one needs the other", "[jit][fusion]") {
     Graph g;
     Value x = g.input("x", DType::f32, Shape{1000});
