@@ -70,35 +70,21 @@ template <Op Kind, Expression X> constexpr auto runtime_reduce(const X& x, std::
 }
 }  // namespace detail
 
-template <Expression X> constexpr auto sum(const X& x) { return ReductionExpr<Op::Sum, X, Dims<>>(x, true, 0, false); }
-template <Expression X> constexpr auto mean(const X& x) {
-    return ReductionExpr<Op::Mean, X, Dims<>>(x, true, 0, false);
-}
-template <std::int64_t Axis, bool KeepDims = false, Expression X> constexpr auto sum(const X& x) {
-    return detail::static_reduce<Op::Sum, Axis, KeepDims>(x);
-}
-template <std::int64_t Axis, bool KeepDims = false, Expression X> constexpr auto mean(const X& x) {
-    return detail::static_reduce<Op::Mean, Axis, KeepDims>(x);
-}
-template <Expression X> constexpr auto sum(const X& x, std::int64_t axis) {
-    return detail::runtime_reduce<Op::Sum>(x, axis);
-}
-template <Expression X> constexpr auto mean(const X& x, std::int64_t axis) {
-    return detail::runtime_reduce<Op::Mean>(x, axis);
-}
-template <Expression X> constexpr auto max(const X& x) { return ReductionExpr<Op::Max, X, Dims<>>(x, true, 0, false); }
-template <Expression X> constexpr auto min(const X& x) { return ReductionExpr<Op::Min, X, Dims<>>(x, true, 0, false); }
-template <std::int64_t Axis, bool KeepDims = false, Expression X> constexpr auto max(const X& x) {
-    return detail::static_reduce<Op::Max, Axis, KeepDims>(x);
-}
-template <std::int64_t Axis, bool KeepDims = false, Expression X> constexpr auto min(const X& x) {
-    return detail::static_reduce<Op::Min, Axis, KeepDims>(x);
-}
-template <Expression X> constexpr auto max(const X& x, std::int64_t axis) {
-    return detail::runtime_reduce<Op::Max>(x, axis);
-}
-template <Expression X> constexpr auto min(const X& x, std::int64_t axis) {
-    return detail::runtime_reduce<Op::Min>(x, axis);
-}
+// fn(x): over every axis; fn<Axis, KeepDims>(x): a static axis; fn(x, axis): a run-time one.
+#define NNJIT_EXPR_REDUCTION(fn, Kind)                                                          \
+    template <Expression X> constexpr auto fn(const X& x) {                                     \
+        return ReductionExpr<Kind, X, Dims<>>(x, true, 0, false);                               \
+    }                                                                                           \
+    template <std::int64_t Axis, bool KeepDims = false, Expression X> constexpr auto fn(const X& x) { \
+        return detail::static_reduce<Kind, Axis, KeepDims>(x);                                  \
+    }                                                                                           \
+    template <Expression X> constexpr auto fn(const X& x, std::int64_t axis) {                  \
+        return detail::runtime_reduce<Kind>(x, axis);                                           \
+    }
+NNJIT_EXPR_REDUCTION(sum, Op::Sum)
+NNJIT_EXPR_REDUCTION(mean, Op::Mean)
+NNJIT_EXPR_REDUCTION(max, Op::Max)
+NNJIT_EXPR_REDUCTION(min, Op::Min)
+#undef NNJIT_EXPR_REDUCTION
 
 }  // namespace nnjit
