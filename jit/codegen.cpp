@@ -428,8 +428,7 @@ private:
 
     // What the lanes outside a mask contribute: nothing to the combination.
     llvm::Constant* identity(Op op, llvm::Type* type) {
-        const double inf = std::numeric_limits<double>::infinity();
-        return llvm::ConstantFP::get(type, op == Op::Max ? -inf : op == Op::Min ? inf : 0.0);
+        return llvm::ConstantFP::get(type, KernelSpec::identity_of(op));
     }
 
     // buffer[0] = combine(buffer[0], x): a float64, or a 64-bit integer count.

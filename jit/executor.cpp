@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <limits>
 #include <new>
 #include <optional>
 
@@ -106,18 +105,12 @@ bool wants_streaming_stores(const KernelSpec& spec) {
 
 std::size_t bytes_of(const Node& n) { return static_cast<std::size_t>(n.shape().numel()) * dtype_size(n.dtype()); }
 
-// What a chunk's partial result starts from: nothing to add, or an infinity any value replaces.
-double identity_of(Op combine) {
-    const double inf = std::numeric_limits<double>::infinity();
-    return combine == Op::Max ? -inf : combine == Op::Min ? inf : 0.0;
-}
-
 // The chunks' partial results combined in chunk order, scaled (a mean) and rounded to T.
 template <class T>
 void finish_sum(Op combine, const double* partial, std::int64_t chunks, std::int64_t size, double scale, void* out) {
     T* o = static_cast<T*>(out);
     for (std::int64_t j = 0; j < size; ++j) {
-        double total = identity_of(combine);
+        double total = KernelSpec::identity_of(combine);
         for (std::int64_t c = 0; c < chunks; ++c) {
             const double x = partial[static_cast<std::size_t>(c * size + j)];
             if (combine == Op::Sum) total += x;
@@ -305,7 +298,7 @@ private:
         double* partial = ws_.partial.get();
         for (const auto& sum : k.sums) {
             const auto n = static_cast<std::size_t>(k.chunks.count * sum.size);
-            std::fill_n(partial + sum.partial, n, identity_of(sum.combine));
+            std::fill_n(partial + sum.partial, n, KernelSpec::identity_of(sum.combine));
         }
         if (!k.empty) {
             const std::size_t width = k.reads.size() + k.writes.size() + k.sums.size();

@@ -4,12 +4,19 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <limits>
+
 namespace nnjit::jit {
 
 std::int64_t KernelSpec::rows() const {
     std::int64_t r = 1;
     for (std::size_t d = 0; d + 1 < dims.size(); ++d) r *= dims[d];
     return r;
+}
+
+double KernelSpec::identity_of(Op combine) {
+    const double inf = std::numeric_limits<double>::infinity();
+    return combine == Op::Max ? -inf : combine == Op::Min ? inf : 0.0;
 }
 
 std::string KernelSpec::key() const {

@@ -32,6 +32,8 @@ struct KernelSpec {
         std::vector<std::int64_t> acc_strides;
         Op combine = Op::Sum;  // Sum (a mean is a sum the executor scales), Max or Min
     };
+    // What an accumulator of `combine` starts from: 0 to add to, or the infinity any value replaces.
+    static double identity_of(Op combine);
 
     DType dtype = DType::f32;
     // The iteration domain, outermost first, after merging dimensions that every operand,
