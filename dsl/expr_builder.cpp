@@ -41,7 +41,9 @@ struct Args {
         return has(i) ? number(i, what) : fallback;
     }
     std::int64_t integer(std::size_t i, std::string_view what, std::int64_t lo, std::int64_t hi) const;
-    Shape dims(std::size_t from) const;
+    // Arguments from..end as a shape; with infer_one, one of them may be -1: the dimension that
+    // makes the shape hold as many elements as argument 0 (reshape's rule, as in NumPy).
+    Shape dims(std::size_t from, bool infer_one = false) const;
 };
 
 struct Builtin {
@@ -123,23 +125,43 @@ std::int64_t Args::integer(std::size_t i, std::string_view what, std::int64_t lo
     return static_cast<std::int64_t>(v);
 }
 
-Shape Args::dims(std::size_t from) const {
+// The product of dimensions each at most `limit`, or limit + 1 once it is larger (it cannot
+// overflow before: each factor is at most limit).
+std::int64_t capped_product(const std::vector<std::int64_t>& d, std::int64_t limit) {
+    std::int64_t n = 1;
+    for (auto x : d) {
+        if (x != 0 && n > limit / x) n = limit + 1;
+        else n *= x;
+    }
+    return n;
+}
+
+Shape Args::dims(std::size_t from, bool infer_one) const {
     std::vector<std::int64_t> d;
+    std::optional<std::size_t> inferred;
     for (std::size_t i = from; i < values.size(); ++i) {
         if (d.size() >= static_cast<std::size_t>(Shape::kMaxRank))
             throw EvalError(values[i].column, fmt::format("{}: at most {} dimensions", call.name, Shape::kMaxRank));
-        d.push_back(integer(i, "a dimension", 0, b.ctx().max_elements));
+        const std::int64_t v = integer(i, "a dimension", infer_one ? -1 : 0, b.ctx().max_elements);
+        if (v == -1) {
+            if (inferred) throw EvalError(values[i].column, fmt::format("{}: only one dimension can be -1", call.name));
+            inferred = d.size();
+        }
+        d.push_back(v == -1 ? 1 : v);
     }
-    // Each dimension is at most max_elements, so the product of up to 8 of them cannot
-    // overflow before this check stops it.
-    std::int64_t n = 1;
-    for (auto x : d) {
-        if (x != 0 && n > b.ctx().max_elements / x) n = b.ctx().max_elements + 1;
-        else n *= x;
-    }
+    const std::int64_t n = capped_product(d, b.ctx().max_elements);
     if (n > b.ctx().max_elements)
         throw UserError(fmt::format("{}: ({}) is more than the limit of {} elements", call.name, fmt::join(d, ", "),
                                     b.ctx().max_elements));
+    if (inferred) {
+        const std::int64_t total = tensor(0).shape().numel();
+        if (n == 0 || total % n != 0) {
+            d[*inferred] = -1;
+            throw UserError(fmt::format("{}: no size for the -1 in ({}) holds {} elements", call.name,
+                                        fmt::join(d, ", "), total));
+        }
+        d[*inferred] = total / n;
+    }
     return Shape(std::move(d));
 }
 
@@ -155,12 +177,21 @@ Value log_(Value x) { return nnjit::log(x); }
 Value sqrt_(Value x) { return nnjit::sqrt(x); }
 Value abs_(Value x) { return nnjit::abs(x); }
 Value tanh_(Value x) { return nnjit::tanh(x); }
-Value transpose_(Value x) { return nnjit::transpose(x); }
 
 Operand reduce(Args& a, Value (*all)(Value, bool), Value (*one)(Value, std::int64_t, bool)) {
     Value x = a.tensor(0);
-    if (!a.has(1)) return tensor_result(all(x, false));
-    return tensor_result(one(x, a.integer(1, "axis", -Shape::kMaxRank, Shape::kMaxRank), false));
+    const bool keepdims = a.has(2) && a.integer(2, "keepdims", 0, 1) == 1;
+    if (!a.has(1)) return tensor_result(all(x, keepdims));
+    return tensor_result(one(x, a.integer(1, "axis", -Shape::kMaxRank, Shape::kMaxRank), keepdims));
+}
+
+// transpose(x) reverses the axes; transpose(x, p0, p1, ...) puts axis p_i of x at position i.
+Operand transpose_call(Args& a) {
+    Value x = a.tensor(0);
+    if (a.values.size() == 1) return tensor_result(transpose(x));
+    std::vector<std::int64_t> perm;
+    for (std::size_t i = 1; i < a.values.size(); ++i) perm.push_back(a.integer(i, "an axis", 0, Shape::kMaxRank));
+    return tensor_result(transpose(x, std::move(perm)));
 }
 
 Operand random_tensor(Args& a, bool normal) {
@@ -195,11 +226,13 @@ const std::vector<Builtin>& builtins() {
         binary<equal>("equal", "a", "b"),
         {"where", {"cond", "a", "b"}, 3, false,
          [](Args& a) { return tensor_result(where(a.operand(0), a.operand(1), a.operand(2))); }},
-        {"sum", {"x", "axis"}, 1, false, [](Args& a) { return reduce(a, &nnjit::sum, &nnjit::sum); }},
-        {"mean", {"x", "axis"}, 1, false, [](Args& a) { return reduce(a, &nnjit::mean, &nnjit::mean); }},
-        {"max", {"x", "axis"}, 1, false, [](Args& a) { return reduce(a, &nnjit::max, &nnjit::max); }},
-        {"min", {"x", "axis"}, 1, false, [](Args& a) { return reduce(a, &nnjit::min, &nnjit::min); }},
-        unary<transpose_>("transpose"),
+        {"sum", {"x", "axis", "keepdims"}, 1, false, [](Args& a) { return reduce(a, &nnjit::sum, &nnjit::sum); }},
+        {"mean", {"x", "axis", "keepdims"}, 1, false, [](Args& a) { return reduce(a, &nnjit::mean, &nnjit::mean); }},
+        {"max", {"x", "axis", "keepdims"}, 1, false, [](Args& a) { return reduce(a, &nnjit::max, &nnjit::max); }},
+        {"min", {"x", "axis", "keepdims"}, 1, false, [](Args& a) { return reduce(a, &nnjit::min, &nnjit::min); }},
+        {"transpose", {"x"}, 1, true, transpose_call},
+        {"reshape", {"x"}, 1, true,
+         [](Args& a) { return tensor_result(reshape(a.tensor(0), a.dims(1, true))); }},
         {"softmax", {"x", "axis"}, 1, false,
          [](Args& a) {
              const auto axis = a.has(1) ? a.integer(1, "axis", -Shape::kMaxRank, Shape::kMaxRank) : -1;

@@ -202,6 +202,51 @@ TEST_CASE("repl: reductions, softmax, matmul, losses", "[repl]") {
     check_close(r.eval("cross_entropy(x, t)"), {-(std::log(s0[1]) + std::log(s1[0])) / 2}, kF32, 0);
 }
 
+TEST_CASE("repl: keepdims, reshape with -1, transpose with axes", "[repl]") {
+    Repl r;
+    r.ok("x = [[1, -2, 3], [0.5, 4, -1]]");
+    const Tensor col_sums = r.eval("sum(x, axis=0, keepdims=1)");
+    CHECK(col_sums.shape() == Shape{1, 3});
+    check_close(col_sums, {1.5, 2, 2}, 0, 0);
+    const Tensor row_max = r.eval("max(x, 1, 1)");
+    CHECK(row_max.shape() == Shape{2, 1});
+    check_close(row_max, {3, 4}, 0, 0);
+    CHECK(r.eval("min(x, keepdims=1)").shape() == Shape{1, 1});
+    CHECK(r.eval("mean(x, axis=1, keepdims=0)").shape() == Shape{2});
+    // keepdims makes the reduction broadcast back: each row minus its mean sums to 0.
+    check_close(r.eval("sum(x - mean(x, axis=1, keepdims=1), axis=1)"), {0, 0}, 0, 1e-6);
+
+    const Tensor r32 = r.eval("reshape(x, 3, 2)");
+    CHECK(r32.shape() == Shape{3, 2});
+    check_close(r32, {1, -2, 3, 0.5, 4, -1}, 0, 0);
+    CHECK(r.eval("reshape(x, -1)").shape() == Shape{6});
+    CHECK(r.eval("reshape(x, 3, -1)").shape() == Shape{3, 2});
+    CHECK(r.eval("reshape(x, 1, -1, 3)").shape() == Shape{1, 2, 3});
+    CHECK(r.eval("reshape(zeros(0, 3), 5, -1)").shape() == Shape{5, 0});
+    // The gradient through a reshape is reshaped back.
+    const Tensor g = r.eval("grad(sum(reshape(x, 6) * arange(6)), x)");
+    CHECK(g.shape() == Shape{2, 3});
+    check_close(g, {0, 1, 2, 3, 4, 5}, 0, 0);
+
+    r.ok("y = reshape(arange(24), 2, 3, 4)");
+    const Tensor yt = r.eval("transpose(y, 1, 0, 2)");
+    CHECK(yt.shape() == Shape{3, 2, 4});
+    // yt[i, j, k] = y[j, i, k] = 12 j + 4 i + k.
+    for (std::int64_t i = 0; i < 3; ++i)
+        for (std::int64_t j = 0; j < 2; ++j)
+            for (std::int64_t k = 0; k < 4; ++k) CHECK(yt.flat((i * 2 + j) * 4 + k) == 12 * j + 4 * i + k);
+    CHECK(r.eval("transpose(y)").shape() == Shape{4, 3, 2});
+    check_close(r.eval("transpose(x, 0, 1)"), {1, -2, 3, 0.5, 4, -1}, 0, 0);
+
+    CHECK(r.error("reshape(x, 4, -1)") == "t.nnj:7:1: reshape: no size for the -1 in (4, -1) holds 6 elements");
+    CHECK(r.error("reshape(x, -1, -1)") == "t.nnj:7:16: reshape: only one dimension can be -1");
+    CHECK(r.error("reshape(x, 7)") == "t.nnj:7:1: reshape: cannot reshape (2, 3) (6 elements) to (7,) (7 elements)");
+    CHECK(r.error("reshape(x, -2, 3)") == "t.nnj:7:12: reshape: a dimension must be an integer from -1 to 268435456, got -2");
+    CHECK(r.error("sum(x, keepdims=2)") == "t.nnj:7:17: sum: keepdims must be an integer from 0 to 1, got 2");
+    CHECK(r.error("transpose(x, 1, 1)") == "t.nnj:7:1: transpose: (1, 1) is not a permutation of the axes of shape (2, 3)");
+    CHECK(r.error("transpose(x, 1)") == "t.nnj:7:1: transpose: permutation (1) does not fit shape (2, 3)");
+}
+
 TEST_CASE("repl: gradients match finite differences (float64)", "[repl][autodiff]") {
     Repl r;
     r.bind("x", DType::f64, Shape{7}, kPoints);
@@ -448,6 +493,8 @@ TEST_CASE("repl: the JIT gives the interpreter's answers", "[repl][jit]") {
         "minimum(x, 0.1)", "erfc(x)", "where(greater(x, 0), x, exp(x))", "equal(relu(x), 0)", "max(x)",
         "min(x, axis=1)", "sum(x)", "sum(x, axis=0)", "mean(x)", "mean(x, axis=1)", "transpose(x)",
         "softmax(x)", "log_softmax(x, axis=0)", "mse(x @ w, t)", "cross_entropy(x @ w, t)",
+        "x - max(x, axis=1, keepdims=1)", "reshape(x, 2, -1) * 2", "transpose(reshape(x, 2, 2, 5), 2, 0, 1)",
+        "grad(sum(exp(x - max(x, axis=0, keepdims=1))), x)",
         "grad(sigmoid(x) * relu(x), x)", "grad(cross_entropy(relu(x @ w), t), w)", "grad(mse(gelu(x) @ w, t), x)",
     };
     for (const auto& e : exprs) {
