@@ -546,6 +546,102 @@ TEST_CASE("forward: layout ops", "[interp][forward]") {
     CHECK(c.flat(1) == kInf);  // 1e40 overflows float32
 }
 
+namespace {
+
+// softmax / log_softmax of `x` (flat, C order, `shape`) along `axis`, in double.
+std::vector<double> ref_normalize(const std::vector<double>& x, const Shape& shape, int axis, bool log_form) {
+    std::int64_t outer = 1, inner = 1;
+    for (int i = 0; i < axis; ++i) outer *= shape[i];
+    for (int i = axis + 1; i < shape.rank(); ++i) inner *= shape[i];
+    const std::int64_t len = shape[axis];
+    std::vector<double> y(x.size());
+    for (std::int64_t o = 0; o < outer; ++o)
+        for (std::int64_t j = 0; j < inner; ++j) {
+            const auto at = [&](std::int64_t a) { return static_cast<std::size_t>((o * len + a) * inner + j); };
+            double hi = -kInf, total = 0;
+            for (std::int64_t a = 0; a < len; ++a) hi = std::max(hi, x[at(a)]);
+            for (std::int64_t a = 0; a < len; ++a) total += std::exp(x[at(a)] - hi);
+            for (std::int64_t a = 0; a < len; ++a)
+                y[at(a)] = log_form ? x[at(a)] - hi - std::log(total) : std::exp(x[at(a)] - hi) / total;
+        }
+    return y;
+}
+
+}  // namespace
+
+TEST_CASE("forward: softmax and log_softmax over long rows and leading axes, against float64", "[interp][forward]") {
+    // Rows longer than the kernel's 16 running lanes, with a tail, and slices along leading axes
+    // (side by side in memory). Error bound, in units of eps (2^-24 or 2^-53): the shift x - max
+    // rounds, which costs exp(x - max) up to |x - max| eps relative; the sum of n positive terms
+    // in 16 partial sums up to (n/16 + 16) eps; exp, log and the division 4 more. softmax is
+    // checked relative to each value, log_softmax absolutely (its error is the sum's, in log).
+    const Shape shape{3, 5, 1037};
+    const Tensor x = Tensor::randn(DType::f64, shape, 11).to(DType::f64);
+    for (DType dtype : {DType::f32, DType::f64}) {
+        const auto xs = rounded(x, dtype);
+        const double eps = dtype == DType::f32 ? 0x1p-24 : 0x1p-53;
+        const double spread = *std::max_element(xs.begin(), xs.end()) - *std::min_element(xs.begin(), xs.end());
+        for (int axis : {2, 1, 0}) {
+            for (bool log_form : {false, true}) {
+                INFO(fmt::format("{} axis {} {}", dtype_name(dtype), axis, log_form ? "log_softmax" : "softmax"));
+                const Tensor got = run_op(dtype, {x}, [&](auto v) {
+                    return log_form ? log_softmax(v[0], axis) : softmax(v[0], axis);
+                });
+                const auto want = ref_normalize(xs, shape, axis, log_form);
+                const double bound = (static_cast<double>(shape[axis]) / 16 + 20 + spread) * eps;
+                const auto g = got.to_doubles();
+                for (std::size_t i = 0; i < g.size(); ++i) {
+                    INFO(fmt::format("element {}: got {:.17g}, want {:.17g}", i, g[i], want[i]));
+                    const double err = std::abs(g[i] - want[i]);
+                    CHECK(err <= (log_form ? bound + eps * std::abs(want[i]) : bound * want[i]));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("forward: NaN and infinities along a softmax slice", "[interp][forward][edge]") {
+    // 4 slices of 40: a NaN at 23 (the whole slice NaN), +inf at 30 (NaN there, 0 / -inf
+    // elsewhere), -inf at 7 (0 / -inf there, the rest as without it), and all -inf (NaN: 0/0).
+    // As rows (contiguous) and as columns (the same slices along axis 0).
+    std::vector<double> rows(160);
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = std::sin(static_cast<double>(i)) * 3;
+    rows[23] = kNaN;
+    rows[40 + 30] = kInf;
+    rows[80 + 7] = -kInf;
+    std::fill(rows.begin() + 120, rows.end(), -kInf);
+    std::vector<double> cols(160);
+    for (std::size_t r = 0; r < 4; ++r)
+        for (std::size_t k = 0; k < 40; ++k) cols[k * 4 + r] = rows[r * 40 + k];
+    for (DType dtype : {DType::f32, DType::f64}) {
+        for (bool log_form : {false, true}) {
+            for (bool as_columns : {false, true}) {
+                INFO(fmt::format("{} {} {}", dtype_name(dtype), log_form ? "log_softmax" : "softmax",
+                                 as_columns ? "columns" : "rows"));
+                const Tensor in = as_columns ? Tensor::from<double>(Shape{40, 4}, cols)
+                                             : Tensor::from<double>(Shape{4, 40}, rows);
+                const int axis = as_columns ? 0 : 1;
+                const auto g = run_op(dtype, {in}, [&](auto v) {
+                    return log_form ? log_softmax(v[0], axis) : softmax(v[0], axis);
+                }).to_doubles();
+                const auto y = [&](std::size_t r, std::size_t k) { return g[as_columns ? k * 4 + r : r * 40 + k]; };
+                const double empty = log_form ? -kInf : 0.0;  // the value of a zero weight
+                double total = 0;
+                for (std::size_t k = 0; k < 40; ++k) {
+                    CHECK(std::isnan(y(0, k)));
+                    if (k == 30) CHECK(std::isnan(y(1, k)));
+                    else CHECK(y(1, k) == empty);
+                    if (k == 7) CHECK(y(2, k) == empty);
+                    else CHECK(std::isfinite(y(2, k)));
+                    total += log_form ? std::exp(y(2, k)) : y(2, k);
+                    CHECK(std::isnan(y(3, k)));
+                }
+                CHECK(std::abs(total - 1) < 1e-5);
+            }
+        }
+    }
+}
+
 TEST_CASE("forward: softmax, log_softmax and the losses", "[interp][forward]") {
     const Tensor logits = Tensor::from<double>(Shape{2, 3}, {1.0, 2.0, 0.5, -1.0, 3.0, 0.0});
     const Tensor target = Tensor::from<double>(Shape{2, 3}, {0.0, 1.0, 0.0, 0.2, 0.3, 0.5});
