@@ -176,6 +176,8 @@ Value exp_(Value x) { return nnjit::exp(x); }
 Value log_(Value x) { return nnjit::log(x); }
 Value sqrt_(Value x) { return nnjit::sqrt(x); }
 Value abs_(Value x) { return nnjit::abs(x); }
+Value expm1_(Value x) { return nnjit::expm1(x); }
+Value log1p_(Value x) { return nnjit::log1p(x); }
 Value tanh_(Value x) { return nnjit::tanh(x); }
 
 Operand reduce(Args& a, Value (*all)(Value, bool), Value (*one)(Value, std::int64_t, bool)) {
@@ -216,6 +218,8 @@ const std::vector<Builtin>& builtins() {
         unary<gelu>("gelu"),
         unary<softplus>("softplus"),
         unary<erfc>("erfc"),
+        unary<expm1_>("expm1"),
+        unary<log1p_>("log1p"),
         unary<exp_>("exp"),
         unary<log_>("log"),
         unary<sqrt_>("sqrt"),

@@ -120,6 +120,8 @@ Value silu(Value x) { return ew(Op::Silu, {x}); }
 Value gelu(Value x) { return ew(Op::Gelu, {x}); }
 Value softplus(Value x) { return ew(Op::Softplus, {x}); }
 Value erfc(Value x) { return ew(Op::Erfc, {x}); }
+Value expm1(Value x) { return ew(Op::Expm1, {x}); }
+Value log1p(Value x) { return ew(Op::Log1p, {x}); }
 
 Value add(Value a, Value b) { return ew(Op::Add, {a, b}); }
 Value sub(Value a, Value b) { return ew(Op::Sub, {a, b}); }

@@ -67,6 +67,8 @@ TEST_CASE("d: unary ops match autodiff and finite differences", "[expr][autodiff
     check_derivative(silu(x), x, b);
     check_derivative(gelu(x), x, b);
     check_derivative(softplus(x), x, b);
+    check_derivative(expm1(x), x, b);
+    check_derivative(log1p(abs(x) - 0.5), x, b);
     check_derivative(erfc(x), x, b);
 }
 

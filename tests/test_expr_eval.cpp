@@ -49,6 +49,8 @@ TEST_CASE("eval: every elementwise op agrees bitwise with the interpreter", "[ex
     check_against_interpreter(silu(x), b);
     check_against_interpreter(gelu(x), b);
     check_against_interpreter(softplus(x), b);
+    check_against_interpreter(expm1(x), b);
+    check_against_interpreter(log1p(x), b);
     check_against_interpreter(erfc(x), b);
     check_against_interpreter(x + y, b);
     check_against_interpreter(x - y, b);

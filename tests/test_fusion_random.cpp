@@ -49,8 +49,8 @@ public:
             pool.push_back({x, false});
             out.bindings[name] = Tensor::randn(dtype, x.shape(), rng_());
         }
-        static const Op unary[] = {Op::Neg,  Op::Exp,     Op::Log,  Op::Sqrt, Op::Abs,  Op::Relu,     Op::LeakyRelu,
-                                   Op::Sigmoid, Op::Tanh, Op::Elu,  Op::Silu, Op::Gelu, Op::Softplus, Op::Erfc};
+        static const Op unary[] = {Op::Neg,  Op::Exp,  Op::Log, Op::Sqrt, Op::Abs,  Op::Relu,     Op::LeakyRelu, Op::Sigmoid,
+                                   Op::Tanh, Op::Elu,  Op::Silu, Op::Gelu, Op::Softplus, Op::Erfc, Op::Expm1,     Op::Log1p};
         static const Op binary[] = {Op::Add, Op::Sub, Op::Mul, Op::Div, Op::Maximum, Op::Minimum, Op::Prelu};
         static const double constants[] = {0.5, -2.0, 3.0, 0.1, 1.0};
         static const double alphas[] = {0.01, 0.3, 1.0, 1.7};

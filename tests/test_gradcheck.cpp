@@ -73,6 +73,8 @@ std::vector<GradCase> cases() {
         {"silu", "", [](Graph&, V v) { return silu(v[0]); }, {GradInput{"x", s34, -5, 5}}},
         {"gelu", "", [](Graph&, V v) { return gelu(v[0]); }, {GradInput{"x", s34, -4, 4}}},
         {"softplus", "", [](Graph&, V v) { return softplus(v[0]); }, {GradInput{"x", s34, -6, 6}}},
+        {"expm1", "", [](Graph&, V v) { return expm1(v[0]); }, {GradInput{"x", s34, -4, 3}}},
+        {"log1p", "", [](Graph&, V v) { return log1p(v[0]); }, {GradInput{"x", s34, -0.9, 4}}},
         {"erfc", "", [](Graph&, V v) { return erfc(v[0]); }, {GradInput{"x", s34, -2.5, 2.5}}},
         {"exp", "", [](Graph&, V v) { return exp(v[0]); }, {x}},
         {"log", "", [](Graph&, V v) { return log(v[0]); }, {positive}},

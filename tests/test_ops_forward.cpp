@@ -204,12 +204,41 @@ TEST_CASE("forward: transcendental ops against std:: in double", "[interp][forwa
             check_close(run_op(dtype, {p}, [](auto v) { return elu(v[0]); }),
                         map(x, [](double t) { return t > 0 ? t : std::expm1(t); }), tol);
         }
+        SECTION("expm1 and log1p, relative accuracy near 0 included") {
+            const Tensor near0 = vec({1e-30, -1e-20, 1e-8, -3e-6, 1e-3, -0.2, 0.7, -0.99, 5.0, 60.0});
+            const auto xn = rounded(near0, dtype);
+            check_close(run_op(dtype, {p}, [](auto v) { return expm1(v[0]); }),
+                        map(x, [](double t) { return std::expm1(t); }), tol);
+            check_close(run_op(dtype, {near0}, [](auto v) { return expm1(v[0]); }),
+                        map(xn, [](double t) { return std::expm1(t); }), tol);
+            check_close(run_op(dtype, {near0}, [](auto v) { return log1p(v[0]); }),
+                        map(xn, [](double t) { return std::log1p(t); }), tol);
+        }
     }
 }
 
 TEST_CASE("forward: special values", "[interp][forward]") {
     for (DType dtype : {DType::f32, DType::f64}) {
         INFO(dtype_name(dtype));
+        SECTION("expm1 saturates at exactly -1 with a gradient of exactly 0; log1p at -1 and below") {
+            Graph g;
+            const Value x = g.input("x", dtype, Shape{6});
+            const Value e = expm1(x), l = log1p(x);
+            const auto out = Interpreter({e, grad(e, x), l, grad(l, x)})
+                                 .run({{"x", vec({-kInf, -1000, -0.0, 0.0, 1000, kInf}).to(dtype)}});
+            CHECK(out[0].to_doubles() == std::vector<double>{-1, -1, -0.0, 0, kInf, kInf});
+            CHECK(std::signbit(out[0].flat(2)));
+            CHECK(out[1].to_doubles() == std::vector<double>{0, 0, 1, 1, kInf, kInf});
+            const auto lx = Interpreter({l, grad(l, x)}).run({{"x", vec({-2, -1, -0.0, 0.0, kInf, 1e30}).to(dtype)}});
+            const auto lv = lx[0].to_doubles();
+            CHECK(std::isnan(lv[0]));
+            CHECK(lv[1] == -kInf);
+            CHECK((lv[2] == 0 && std::signbit(lv[2])));
+            CHECK((lv[3] == 0 && !std::signbit(lv[3])));
+            CHECK(lv[4] == kInf);
+            CHECK(std::abs(lv[5] - std::log1p(1e30)) < 1e-5);
+            CHECK(lx[1].to_doubles()[1] == kInf);  // 1 / (1 + -1)
+        }
         SECTION("sigmoid(+-1000) is exactly 1 and 0, with a gradient of exactly 0") {
             Graph g;
             const Value x = g.input("x", dtype, Shape{4});
@@ -302,6 +331,8 @@ TEST_CASE("forward: NaN propagates through every elementwise op", "[interp][forw
         {"gelu", [](Value x) { return gelu(x); }},
         {"softplus", [](Value x) { return softplus(x); }},
         {"erfc", [](Value x) { return erfc(x); }},
+        {"expm1", [](Value x) { return expm1(x); }},
+        {"log1p", [](Value x) { return log1p(x); }},
     };
     const std::vector<std::pair<const char*, std::function<Value(Value, Value)>>> binary = {
         {"add", [](Value a, Value b) { return a + b; }},

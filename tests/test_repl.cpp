@@ -136,6 +136,8 @@ TEST_CASE("repl: elementwise functions match their formulas", "[repl]") {
         {"silu(x)", [&](double v) { return v * sig(v); }},
         {"gelu(x)", [](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); }},
         {"softplus(x)", [](double v) { return std::log1p(std::exp(v)); }},
+        {"expm1(x)", [](double v) { return std::expm1(v); }},
+        {"log1p(abs(x))", [](double v) { return std::log1p(std::abs(v)); }},
         {"exp(x)", [](double v) { return std::exp(v); }},
         {"log(abs(x))", [](double v) { return std::log(std::abs(v)); }},
         {"sqrt(abs(x))", [](double v) { return std::sqrt(std::abs(v)); }},
@@ -257,7 +259,7 @@ TEST_CASE("repl: gradients match finite differences (float64)", "[repl][autodiff
     r.bind("a", DType::f64, Shape{3}, {0.1, 0.2, 0.3});
     const std::vector<std::pair<std::string, std::string>> cases = {
         {"relu(x)", "x"}, {"leaky_relu(x, alpha=0.2)", "x"}, {"sigmoid(x)", "x"}, {"tanh(x)", "x"},
-        {"elu(x, alpha=0.7)", "x"}, {"silu(x)", "x"}, {"gelu(x)", "x"}, {"softplus(x)", "x"},
+        {"elu(x, alpha=0.7)", "x"}, {"silu(x)", "x"}, {"gelu(x)", "x"}, {"softplus(x)", "x"}, {"expm1(x)", "x"}, {"log1p(x * x)", "x"},
         {"exp(x)", "x"}, {"log(x * x)", "x"}, {"sqrt(x * x + 1)", "x"}, {"abs(x)", "x"},
         {"maximum(x, 0.5 - x)", "x"}, {"minimum(x, 0.5 - x)", "x"}, {"x / (x * x + 2)", "x"},
         {"erfc(x)", "x"}, {"where(greater(x, 0.2), x * x, 3 * x)", "x"},
@@ -489,7 +491,7 @@ TEST_CASE("repl: the JIT gives the interpreter's answers", "[repl][jit]") {
     }
     const std::vector<std::string> exprs = {
         "relu(x)", "leaky_relu(x, alpha=0.1)", "prelu(x, a)", "sigmoid(x)", "tanh(x)", "elu(x)", "silu(x)",
-        "gelu(x)", "softplus(x)", "exp(x)", "log(abs(x))", "sqrt(abs(x))", "abs(x)", "maximum(x, 0.1)",
+        "gelu(x)", "softplus(x)", "exp(x)", "expm1(x)", "log1p(abs(x))", "log(abs(x))", "sqrt(abs(x))", "abs(x)", "maximum(x, 0.1)",
         "minimum(x, 0.1)", "erfc(x)", "where(greater(x, 0), x, exp(x))", "equal(relu(x), 0)", "max(x)",
         "min(x, axis=1)", "sum(x)", "sum(x, axis=0)", "mean(x)", "mean(x, axis=1)", "transpose(x)",
         "softmax(x)", "log_softmax(x, axis=0)", "mse(x @ w, t)", "cross_entropy(x @ w, t)",

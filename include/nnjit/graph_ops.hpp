@@ -28,6 +28,8 @@ Value silu(Value x);
 Value gelu(Value x);
 Value softplus(Value x);
 Value erfc(Value x);
+Value expm1(Value x);  // exp(x) - 1, accurate near 0
+Value log1p(Value x);  // log(1 + x), accurate near 0
 
 Value add(Value a, Value b);
 Value sub(Value a, Value b);

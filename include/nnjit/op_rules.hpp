@@ -121,6 +121,18 @@ struct Silu {
     }
 };
 
+// expm1(x) = exp(x) - 1 and log1p(x) = log(1 + x), accurate near 0 where the plain forms
+// cancel (vmath.hpp). expm1's derivative exp(x) is y + 1: exactly 0 where y saturates at -1.
+struct Expm1 {
+    NNJIT_RULE auto forward(auto& m, auto x) { return m.expm1(x); }
+    NNJIT_RULE auto vjp(auto& m, auto, auto y, auto gy) { return std::tuple{m.mul(gy, m.add(y, m.c(1)))}; }
+};
+
+struct Log1p {
+    NNJIT_RULE auto forward(auto& m, auto x) { return m.log1p(x); }
+    NNJIT_RULE auto vjp(auto& m, auto x, auto, auto gy) { return std::tuple{m.div(gy, m.add(m.c(1), x))}; }
+};
+
 struct Erfc {
     NNJIT_RULE auto forward(auto& m, auto x) { return m.erfc(x); }
     // d/dx erfc(x) = -2/sqrt(pi) * exp(-x^2)

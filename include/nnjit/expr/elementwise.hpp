@@ -79,6 +79,8 @@ NNJIT_EXPR_UNARY(silu, Silu)
 NNJIT_EXPR_UNARY(gelu, Gelu)
 NNJIT_EXPR_UNARY(softplus, Softplus)
 NNJIT_EXPR_UNARY(erfc, Erfc)
+NNJIT_EXPR_UNARY(expm1, Expm1)
+NNJIT_EXPR_UNARY(log1p, Log1p)
 #undef NNJIT_EXPR_UNARY
 
 template <Expression X> constexpr auto operator-(const X& x) { return neg(x); }
