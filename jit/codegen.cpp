@@ -8,11 +8,13 @@
 // A max or min is taken as a sum is added, with llvm.maximum / llvm.minimum in place of the
 // addition (IEEE 754-2019: NaN wins, +0 is above -0, the interpreter's rule) and the
 // infinity of the other sign in place of 0 for the lanes outside the mask; in registers it
-// stays in the dtype (exact), combined as a tree over the vectors of an iteration.
+// stays in the dtype (exact), combined as a tree over the vectors of an iteration, and so does
+// a float32 max or min per column over the rows, in a float32 row on the stack.
 //
 // Counts (sums of a 0/1 comparison, see Accumulation) are added as integers. A count per
 // column over the rows (a per-unit count over a batch) is kept in a row of 8-bit counters on
-// the stack, added to its float64 buffer every kCountRowBlock rows (counted_rows()).
+// the stack. Both scratch rows are combined into their float64 buffer every kCountRowBlock
+// rows (scratch_rows()).
 //
 // The per-element instructions come from op_rules.hpp instantiated over LlvmMath, so the
 // loop body is the interpreter's arithmetic, W lanes at a time.
@@ -64,6 +66,10 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
 //  count_columns:  a counter per column over the rows (the same buffer for every row): an
 //                  8-bit integer per column in a scratch row on the stack, one byte-vector add
 //                  per vector, added to the buffer every kCountRowBlock rows;
+//  extreme_columns: a float32 max or min per column over the rows: as count_columns, a
+//                  scratch row on the stack, here of float32 (one load, max and store per
+//                  vector, where the float64 buffer costs two of each and two conversions),
+//                  combined into the buffer every kCountRowBlock rows;
 //  count_rare_zeros: a count_total of equal(a, 0) where a is stored, never negative, and 0
 //                  only where its input underflows (sigmoid, exp, softplus: rarely_zero_store).
 //                  The loop keeps min a in a vector register, one min on the add pipes, where
@@ -73,12 +79,14 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
 // Counts are integers, added as integers and stored as float64 integers (exact below 2^53),
 // so they come out the same whatever the order and the split into chunks; so do maxima and
 // minima, exact in float64.
-enum class Accumulation { float_register, float_memory, count_total, count_columns, count_rare_zeros };
+enum class Accumulation { float_register, float_memory, count_total, count_columns, extreme_columns, count_rare_zeros };
+
+bool in_scratch_row(Accumulation a) { return a == Accumulation::count_columns || a == Accumulation::extreme_columns; }
 
 // Rows between two additions of the 8-bit column counts to the buffer: at most 255 per count.
 constexpr std::int64_t kCountRowBlock = 255;
-// The longest row whose column counts are kept on the stack (a 16 KiB scratch row each);
-// longer rows count in the float64 buffer.
+// The longest row whose column counts or float32 extrema are kept on the stack (a scratch row
+// of 16 KiB or 64 KiB each); longer rows use the float64 buffer.
 constexpr std::int64_t kMaxCountedRow = std::int64_t{1} << 14;
 
 bool is_counter(const KernelSpec& spec, const KernelSpec::Reduction& r) {
@@ -111,8 +119,9 @@ Accumulation accumulation_of(const KernelSpec& spec, const KernelSpec::Reduction
         return rarely_zero_store(spec, r) >= 0 ? Accumulation::count_rare_zeros : Accumulation::count_total;
     }
     const bool same_for_every_row = std::all_of(s.begin(), s.end() - 1, [](std::int64_t x) { return x == 0; });
-    if (is_counter(spec, r) && same_for_every_row && spec.dims.size() > 1 && spec.row_length() <= kMaxCountedRow)
-        return Accumulation::count_columns;
+    const bool scratch = same_for_every_row && spec.dims.size() > 1 && spec.row_length() <= kMaxCountedRow;
+    if (scratch && is_counter(spec, r)) return Accumulation::count_columns;
+    if (scratch && r.combine != Op::Sum && spec.dtype == DType::f32) return Accumulation::extreme_columns;
     return Accumulation::float_memory;
 }
 
@@ -250,7 +259,7 @@ public:
         for (std::size_t k = 0; k < n_ops; ++k) op_base_.push_back(load_arg(k));
         for (std::size_t k = 0; k < n_out; ++k) out_base_.push_back(load_arg(n_ops + k));
         for (std::size_t k = 0; k < spec_.reductions.size(); ++k) acc_base_.push_back(load_arg(n_ops + n_out + k));
-        if (std::find(acc_.begin(), acc_.end(), Accumulation::count_columns) != acc_.end()) counted_rows(row_begin, row_end);
+        if (std::any_of(acc_.begin(), acc_.end(), in_scratch_row)) scratch_rows(row_begin, row_end);
         else rows(row_begin, row_end);
         b_.CreateRetVoid();
         drop_idle_clamps(*fn_);
@@ -281,7 +290,7 @@ private:
     std::vector<Value*> op_row_, out_row_, acc_row_;
     std::vector<Value*> hoisted_;  // per operand: its splat when the row reads one element
     std::vector<Accumulation> acc_;  // per reduction
-    std::vector<Value*> counts_;     // per reduction: its scratch row when count_columns
+    std::vector<Value*> scratch_;    // per reduction: its scratch row when in_scratch_row
 
     llvm::BasicBlock* block(const llvm::Twine& name) { return llvm::BasicBlock::Create(ctx_, name, fn_); }
 
@@ -319,43 +328,56 @@ private:
         });
     }
 
-    // The rows of a kernel with count_columns reductions, in blocks of kCountRowBlock:
+    // The rows of a kernel with per-column reductions kept in scratch rows (count_columns,
+    // extreme_columns), in blocks of kCountRowBlock:
     //
-    //   counts[col_begin, col_end) = 0                 8-bit, one scratch row per count
+    //   scratch[col_begin, col_end) = start            8-bit counts from 0, extrema from their identity
     //   for blocks of rows in [row_begin, row_end):
-    //     the rows of the block (counts[col..col+W) -= comparison, counted down mod 256)
-    //     buffer[col] += -counts[col]; counts[col] = 0
+    //     the rows of the block (counts[col..col+W) -= comparison, counted down mod 256;
+    //                            extrema[col..col+W) = max(extrema, value) in float32)
+    //     buffer[col] += -counts[col] (or max(buffer, extrema)); scratch[col] = start
     //
     // A float64 buffer costs a load, two conversions, two adds and two stores per vector of
     // 16 lanes (the float64 lanes are twice as wide); the bytes cost a mask-to-bytes move, an
-    // add with the load folded in and a 16-byte store, and the buffer is touched once a block.
-    void counted_rows(Value* row_begin, Value* row_end) {
-        auto* scratch_type = llvm::ArrayType::get(b_.getInt8Ty(), static_cast<std::uint64_t>(spec_.row_length()));
+    // add with the load folded in and a 16-byte store, the float32 extrema a load, a max and a
+    // store, and the buffer is touched once a block.
+    void scratch_rows(Value* row_begin, Value* row_end) {
+        const auto length = static_cast<std::uint64_t>(spec_.row_length());
         for (Accumulation a : acc_) {
-            if (a != Accumulation::count_columns) {
-                counts_.push_back(nullptr);
+            if (!in_scratch_row(a)) {
+                scratch_.push_back(nullptr);
                 continue;
             }
-            auto* row = b_.CreateAlloca(scratch_type, nullptr, "counts");
+            llvm::Type* elem = a == Accumulation::count_columns ? b_.getInt8Ty() : m_.elem;
+            auto* row = b_.CreateAlloca(llvm::ArrayType::get(elem, length), nullptr, "scratch");
             row->setAlignment(llvm::Align(64));
-            counts_.push_back(row);
+            scratch_.push_back(row);
         }
+        auto restart = [&](std::size_t r, Value* col, Value* mask) {
+            store_scratch(r, scratch_start(r), col, mask);
+        };
         each_column_vector([&](Value* col, Value* mask) {
-            for (Value* c : counts_)
-                if (c) store_counts(llvm::Constant::getNullValue(count_type()), c, col, mask);
+            for (std::size_t r = 0; r < scratch_.size(); ++r)
+                if (scratch_[r]) restart(r, col, mask);
         });
 
-        counted_loop("count.block", row_begin, row_end, [&](Value* first) {
+        counted_loop("scratch.block", row_begin, row_end, [&](Value* first) {
             auto* last = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateAdd(first, b_.getInt64(kCountRowBlock)),
                                                   row_end);
             rows(first, last);
             each_column_vector([&](Value* col, Value* mask) {
-                for (std::size_t r = 0; r < counts_.size(); ++r) {
-                    if (!counts_[r]) continue;
-                    Value* counts = b_.CreateNeg(load_counts(counts_[r], col, mask));  // see emit_body
-                    combine_lanes_into_buffer(Op::Sum, acc_base_[r], col, mask,
-                                              b_.CreateZExt(counts, count_lanes_type()));
-                    store_counts(llvm::Constant::getNullValue(count_type()), counts_[r], col, mask);
+                for (std::size_t r = 0; r < scratch_.size(); ++r) {
+                    if (!scratch_[r]) continue;
+                    Value* block_result = load_scratch(r, col, mask);
+                    if (acc_[r] == Accumulation::count_columns) {
+                        Value* counts = b_.CreateNeg(block_result);  // see emit_accumulation
+                        combine_lanes_into_buffer(Op::Sum, acc_base_[r], col, mask,
+                                                  b_.CreateZExt(counts, count_lanes_type()));
+                    } else {
+                        combine_lanes_into_buffer(spec_.reductions[r].combine, acc_base_[r], col, mask,
+                                                  b_.CreateFPExt(block_result, dvec_));
+                    }
+                    restart(r, col, mask);
                 }
             });
             return last;
@@ -365,16 +387,25 @@ private:
     llvm::VectorType* count_type() { return llvm::FixedVectorType::get(b_.getInt8Ty(), lanes_); }
     llvm::VectorType* count_lanes_type() { return llvm::FixedVectorType::get(b_.getInt32Ty(), lanes_); }
 
-    Value* load_counts(Value* counts, Value* col, Value* mask) {
-        auto* p = b_.CreateGEP(b_.getInt8Ty(), counts, col);
-        const llvm::Align align(1);
-        if (mask) return b_.CreateMaskedLoad(count_type(), p, align, mask, llvm::Constant::getNullValue(count_type()));
-        return b_.CreateAlignedLoad(count_type(), p, align);
+    // What scratch row r holds at the start of a block: no counts, or the identity of its max/min.
+    llvm::Constant* scratch_start(std::size_t r) {
+        if (acc_[r] == Accumulation::count_columns) return llvm::Constant::getNullValue(count_type());
+        return identity(spec_.reductions[r].combine, m_.vec);
     }
 
-    void store_counts(Value* x, Value* counts, Value* col, Value* mask) {
-        auto* p = b_.CreateGEP(b_.getInt8Ty(), counts, col);
-        const llvm::Align align(1);
+    Value* load_scratch(std::size_t r, Value* col, Value* mask) {
+        const bool counts = acc_[r] == Accumulation::count_columns;
+        llvm::Type* type = counts ? count_type() : m_.vec;
+        auto* p = b_.CreateGEP(counts ? b_.getInt8Ty() : m_.elem, scratch_[r], col);
+        const llvm::Align align(counts ? 1 : esize_.value());
+        if (mask) return b_.CreateMaskedLoad(type, p, align, mask, scratch_start(r));
+        return b_.CreateAlignedLoad(type, p, align);
+    }
+
+    void store_scratch(std::size_t r, Value* x, Value* col, Value* mask) {
+        const bool counts = acc_[r] == Accumulation::count_columns;
+        auto* p = b_.CreateGEP(counts ? b_.getInt8Ty() : m_.elem, scratch_[r], col);
+        const llvm::Align align(counts ? 1 : esize_.value());
         if (mask) b_.CreateMaskedStore(x, p, align, mask);
         else b_.CreateAlignedStore(x, p, align);
     }
@@ -863,10 +894,14 @@ private:
                     // the sign-extended comparison (-1 on a hit) lets the load fold into the add.
                     Value* hits = b_.CreateSExt(in_mask, count_type());
                     if (complement) hits = b_.CreateSub(b_.CreateSExt(all, count_type()), hits);
-                    store_counts(b_.CreateAdd(load_counts(counts_[r], col, mask), hits), counts_[r], col, mask);
+                    store_scratch(r, b_.CreateAdd(load_scratch(r, col, mask), hits), col, mask);
                 }
                 break;
             }
+            case Accumulation::extreme_columns:
+                // The masked load and store leave the lanes outside `mask` alone.
+                store_scratch(r, combine(spec_.reductions[r].combine, load_scratch(r, col, mask), x), col, mask);
+                break;
             case Accumulation::float_register:
                 if (spec_.reductions[r].combine != Op::Sum) {  // see combine_extrema
                     out[r] = accs[r];

@@ -209,8 +209,10 @@ TEST_CASE("jit: sums and means as kernel epilogues", "[jit]") {
 TEST_CASE("jit: max and min as kernel epilogues give the interpreter's bits, NaN and signed zeros included", "[jit]") {
     for (DType dtype : {DType::f32, DType::f64}) {
         // 2^21 + 5 elements: several chunks, whose partial results the executor combines.
+        // Columns over more rows than one block of the float32 scratch row (255), with a
+        // masked rest of columns, in one chunk and in several.
         for (const Shape& shape : {Shape{1}, Shape{17}, Shape{100003}, Shape{(1 << 21) + 5}, Shape{33, 17},
-                                   Shape{4, 5, 6}, Shape{3, 1000, 2}}) {
+                                   Shape{4, 5, 6}, Shape{3, 1000, 2}, Shape{1000, 37}, Shape{4099, 515}}) {
             Graph g;
             Value x = g.input("x", dtype, shape);  // with inf and NaN
             Value z = g.input("z", dtype, shape);  // only zeros of both signs and negatives: ties at 0
