@@ -926,6 +926,7 @@ private:
 
 std::unique_ptr<llvm::Module> generate_kernel(llvm::LLVMContext& context, const KernelSpec& spec,
                                               const std::string& name, unsigned vector_bits) {
+    if (spec.normalize != KernelSpec::Normalize::none) return generate_normalize_kernel(context, spec, name, vector_bits);
     return KernelBuilder(context, spec, name, vector_bits).build();
 }
 

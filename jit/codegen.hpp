@@ -23,5 +23,9 @@ using KernelFn = void (*)(void* const* args, std::int64_t row_begin, std::int64_
 // A module holding one function `name` computing `spec` with vectors of `vector_bits` bits.
 std::unique_ptr<llvm::Module> generate_kernel(llvm::LLVMContext& context, const KernelSpec& spec,
                                               const std::string& name, unsigned vector_bits);
+// The same for a kernel with spec.normalize set (normalize_codegen.cpp); generate_kernel
+// passes such kernels on to it.
+std::unique_ptr<llvm::Module> generate_normalize_kernel(llvm::LLVMContext& context, const KernelSpec& spec,
+                                                        const std::string& name, unsigned vector_bits);
 
 }  // namespace nnjit::jit

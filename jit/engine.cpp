@@ -51,9 +51,10 @@
 
 namespace nnjit::jit {
 
-// Defined in codegen.cpp: changes whenever codegen, the rules or vmath are rebuilt, so that
-// objects on disk from an older build are never reused.
+// Defined in codegen.cpp and normalize_codegen.cpp: changes whenever codegen, the rules or
+// vmath are rebuilt, so that objects on disk from an older build are never reused.
 const char* codegen_build_stamp();
+const char* normalize_codegen_build_stamp();
 
 namespace {
 
@@ -384,8 +385,8 @@ Engine::Engine() : impl_(new Impl) {
             throw UserError(fmt::format("NNJIT_VECTOR_BITS must be 128, 256 or 512, not '{}'", forced));
         d.bits = std::min(want, host_bits);
     }
-    d.target = fmt::format("{} {} {}-bit {} LLVM {} codegen {}", d.triple, d.cpu, d.bits, d.features,
-                           LLVM_VERSION_STRING, codegen_build_stamp());
+    d.target = fmt::format("{} {} {}-bit {} LLVM {} codegen {} {}", d.triple, d.cpu, d.bits, d.features,
+                           LLVM_VERSION_STRING, codegen_build_stamp(), normalize_codegen_build_stamp());
     d.dir = default_cache_dir();
     const std::string dump = fmt::format(",{},", env("NNJIT_DUMP"));
     d.dump_llvm = dump.find(",llvm,") != std::string::npos;

@@ -43,7 +43,7 @@ Chunks chunks_of(const KernelSpec& spec) {
     const std::int64_t rows = spec.rows(), len = spec.row_length();
     const std::int64_t want = std::clamp<std::int64_t>((rows * len + kChunkElements - 1) / kChunkElements, 1, kMaxChunks);
     Chunks c;
-    if (rows == 1) {
+    if (rows == 1 && spec.normalize == KernelSpec::Normalize::none) {  // a softmax row is never split
         c.by_rows = false;
         c.per_chunk = (len + want - 1) / want;
         c.per_chunk = (c.per_chunk + 63) / 64 * 64;  // whole vectors at every chunk start
@@ -94,7 +94,7 @@ std::int64_t last_level_cache_bytes() {
 // code ends with an sfence); one-dimensional kernels only (the alignment check is per row).
 bool wants_streaming_stores(const KernelSpec& spec) {
 #if defined(__x86_64__)
-    if (spec.dims.size() != 1 || spec.stores.empty()) return false;
+    if (spec.dims.size() != 1 || spec.stores.empty() || spec.normalize != KernelSpec::Normalize::none) return false;
     const auto arrays = static_cast<std::int64_t>(spec.operands.size() + spec.stores.size());
     return spec.numel() * static_cast<std::int64_t>(dtype_size(spec.dtype)) * arrays > last_level_cache_bytes();
 #else

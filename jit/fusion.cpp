@@ -375,6 +375,7 @@ private:
                     }
                 }
             }
+            if (normalize_kernel(n)) continue;
             // Anything else is materialised by the interpreter's kernel.
             step_of_[p] = static_cast<int>(plan_.steps.size());
             plan_.steps.push_back(PlanStep{-1, n});
@@ -382,11 +383,43 @@ private:
         }
     }
 
+    // softmax / log_softmax along the last axis of a tensor laid out contiguously (materialised,
+    // or a view that reads it in order): a kernel of its own, one row at a time
+    // (normalize_codegen.cpp), made here since it has no group. Others stay interpreter steps.
+    bool normalize_kernel(const Node* n) {
+        if (n->op() != Op::Softmax && n->op() != Op::LogSoftmax) return false;
+        const Shape& shape = n->shape();
+        if (shape.numel() == 0 || n->attrs().axes.at(0) != shape.rank() - 1) return false;
+        const auto& in = view_[at(n->input(0))];
+        if (!in || in->strides != contiguous_strides(shape)) return false;
+        const std::size_t p = at(n);
+        step_of_[p] = static_cast<int>(plan_.steps.size());
+        plan_.steps.push_back(PlanStep{static_cast<int>(plan_.kernels.size()), nullptr});
+        FusedKernel& fk = plan_.kernels.emplace_back();
+        const std::int64_t length = shape[shape.rank() - 1];
+        fk.spec.dtype = n->dtype();
+        fk.spec.dims = {shape.numel() / length, length};
+        fk.spec.operands = {{length, 1}};
+        KernelSpec::Instr load;
+        load.kind = KernelSpec::Instr::Kind::load;
+        load.operand = 0;
+        fk.spec.instrs = {load};
+        fk.spec.stores = {0};
+        fk.spec.normalize = n->op() == Op::Softmax ? KernelSpec::Normalize::softmax : KernelSpec::Normalize::log_softmax;
+        fk.domain = shape;
+        fk.operand_sources = {in->source};
+        fk.stored = {n};
+        fk.members = {n};
+        view_[p] = View{n, contiguous_strides(shape)};
+        return true;
+    }
+
     void build_kernels() {
         std::vector<std::vector<const Node*>> members(plan_.kernels.size());
         for (const Node* n : plan_.order)
             if (group_[at(n)] >= 0) members[static_cast<std::size_t>(plan_.steps[static_cast<std::size_t>(step_of_[at(n)])].kernel)].push_back(n);
-        for (std::size_t k = 0; k < plan_.kernels.size(); ++k) build_kernel(plan_.kernels[k], members[k]);
+        for (std::size_t k = 0; k < plan_.kernels.size(); ++k)
+            if (plan_.kernels[k].spec.normalize == KernelSpec::Normalize::none) build_kernel(plan_.kernels[k], members[k]);
     }
 
     void build_kernel(FusedKernel& fk, const std::vector<const Node*>& members) {

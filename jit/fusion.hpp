@@ -2,8 +2,9 @@
 // Connected elementwise nodes become one kernel, as large as the graph allows without a
 // cycle between kernels; a sum or mean becomes the epilogue of the kernel producing its
 // input; broadcast_to / reshape / transpose of a materialised tensor are read in place
-// through strides; scalar constants are folded into the code. Everything else (matmul,
-// softmax, cast, ...) is a step the interpreter's kernel runs.
+// through strides; scalar constants are folded into the code; softmax and log_softmax along
+// the last axis are kernels of their own (one row at a time). Everything else (matmul, cast,
+// softmax along another axis, ...) is a step the interpreter's kernel runs.
 #pragma once
 
 #include <string>
@@ -20,7 +21,7 @@ struct FusedKernel {
     std::vector<const Node*> operand_sources;  // the materialised node each operand reads
     std::vector<const Node*> stored;           // the node each store writes
     std::vector<const Node*> reduced;          // the sum/mean node of each reduction
-    std::vector<const Node*> members;          // elementwise nodes computed in the loop
+    std::vector<const Node*> members;          // elementwise nodes computed in the loop (or the softmax)
 };
 
 // One step of a plan: kernels[kernel], or (kernel < 0) `node` run by evaluate_node.

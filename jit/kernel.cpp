@@ -22,7 +22,11 @@ double KernelSpec::identity_of(Op combine) {
 std::string KernelSpec::key() const {
     // Doubles as %a (exact): two constants that print alike are the same bits.
     // A one-dimensional loop's code does not depend on its length (the caller passes the
-    // range), so every length shares one kernel.
+    // range), so every length shares one kernel; a softmax kernel's does not depend on its
+    // number of rows.
+    if (normalize != Normalize::none)
+        return fmt::format("{} dims=(*,{}) {}", dtype_name(dtype), row_length(),
+                           normalize == Normalize::softmax ? "softmax" : "log_softmax");
     std::string s = dims.size() == 1 ? fmt::format("{} dims=(*)", dtype_name(dtype))
                                      : fmt::format("{} dims=({})", dtype_name(dtype), fmt::join(dims, ","));
     for (const auto& o : operands) s += fmt::format(" in({})", fmt::join(o, ","));

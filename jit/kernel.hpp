@@ -49,6 +49,10 @@ struct KernelSpec {
     // to the vector size; only for one-dimensional kernels. Fusion leaves it off; the executor
     // sets it for kernels whose arrays are larger than the last-level cache.
     bool streaming_stores = false;
+    // Not a loop of instructions: softmax or log_softmax of each row (dims (rows, length), one
+    // operand read with strides (length, 1), one store), as normalize_codegen.cpp generates it.
+    enum class Normalize : unsigned char { none, softmax, log_softmax };
+    Normalize normalize = Normalize::none;
 
     std::int64_t rows() const;      // product of all dims but the innermost
     std::int64_t row_length() const { return dims.back(); }

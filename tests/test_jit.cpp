@@ -594,7 +594,7 @@ TEST_CASE("jit: tanh and sigmoid, forward and gradient, give the interpreter's b
     }
 }
 
-TEST_CASE("jit: structural ops and losses (run by the interpreter's kernels between fused loops)", "[jit]") {
+TEST_CASE("jit: structural ops and losses (the interpreter's kernels between fused loops)", "[jit]") {
     for (DType dtype : {DType::f32, DType::f64}) {
         Graph g;
         Value x = g.input("x", dtype, Shape{8, 5});
@@ -617,6 +617,50 @@ TEST_CASE("jit: structural ops and losses (run by the interpreter's kernels betw
             INFO(fmt::format("{} output {}", dtype, k));
             CHECK(close(r.jit[k], r.interp[k], tol, tol));
         }
+    }
+}
+
+TEST_CASE("jit: softmax and log_softmax along the last axis are kernels giving the interpreter's bits", "[jit]") {
+    // Rows shorter and longer than the 16 running lanes, with and without a rest; several
+    // chunks of rows (2^21 elements); NaN, infinities and all -inf rows (test_data); a row
+    // read through a reshape, one after elementwise work, and one written over its input.
+    const Shape shapes[] = {Shape{1},     Shape{15},     Shape{16},         Shape{17},
+                            Shape{3, 10}, Shape{5, 1037}, Shape{2, 3, 33}, Shape{(1 << 13) + 1, 256}};
+    for (DType dtype : {DType::f32, DType::f64}) {
+        for (const Shape& shape : shapes) {
+            Graph g;
+            Value x = g.input("x", dtype, shape);
+            Value flat = reshape(x * 2.0 - 1.0, Shape{shape.numel()});
+            const std::vector<Value> outs{softmax(x), log_softmax(x), softmax(tanh(x) * 3.0), log_softmax(flat),
+                                          exp(log_softmax(x)) - softmax(x)};
+            Tensor data = test_data(dtype, shape, 21);
+            if (shape.rank() == 2 && shape[0] > 2)  // a row of -inf only: 0/0 in softmax
+                for (std::int64_t j = shape[1]; j < 2 * shape[1]; ++j) {
+                    if (dtype == DType::f32) data.data<float>()[j] = -INFINITY;
+                    else data.data<double>()[j] = -INFINITY;
+                }
+            const Bindings b{{"x", data}};
+            const Results r = run_both(outs, b);
+            for (std::size_t k = 0; k < outs.size(); ++k) {
+                INFO(fmt::format("{} {} output {}", dtype, shape, k));
+                CHECK(bitwise_equal(r.jit[k], r.interp[k]));
+            }
+            const std::string plan = inspect_jit(outs).fused_plan;
+            CHECK_THAT(plan, Catch::Matchers::Contains("=softmax"));
+            CHECK_THAT(plan, Catch::Matchers::Contains("=log_softmax"));
+            CHECK_THAT(plan, !Catch::Matchers::Contains("node   %"));  // no interpreter step
+        }
+    }
+    // Written over its own input (declared in place): the same values.
+    Graph g;
+    Value x = g.input("x", DType::f32, Shape{64, 100});
+    for (Value y : {softmax(x), log_softmax(x)}) {
+        const Tensor data = test_data(DType::f32, Shape{64, 100}, 5);
+        const Tensor want = compile({y}, Backend::interp)->run({{"x", data}})[0];
+        Tensor in_place = data.clone();
+        std::vector<Tensor> outputs{in_place};
+        compile({y}, Backend::jit, {InPlace{0, "x"}})->run_into({{"x", in_place}}, outputs);
+        CHECK(bitwise_equal(in_place, want));
     }
 }
 
