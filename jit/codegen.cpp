@@ -22,8 +22,6 @@
 
 #include <llvm/IR/BasicBlock.h>
 #include <llvm/IR/Function.h>
-#include <llvm/IR/Verifier.h>
-#include <llvm/Support/raw_ostream.h>
 
 #include <fmt/format.h>
 
@@ -31,6 +29,7 @@
 #include <limits>
 #include <optional>
 
+#include "kernel_function.hpp"
 #include "llvm_math.hpp"
 #include "nnjit/error.hpp"
 #include "nnjit/op_rules.hpp"
@@ -232,13 +231,7 @@ public:
         ptr_ = b_.getPtrTy();
         dvec_ = llvm::FixedVectorType::get(b_.getDoubleTy(), lanes_);
         esize_ = llvm::Align(dtype_size(spec.dtype));
-        auto* type = llvm::FunctionType::get(b_.getVoidTy(), {ptr_, i64_, i64_, i64_, i64_}, false);
-        fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, module_.get());
-        // Without this, Intel hosts get 256-bit code even from 512-bit vector types.
-        fn_->addFnAttr("prefer-vector-width", std::to_string(vector_bits));
-        fn_->addFnAttr("min-legal-vector-width", std::to_string(vector_bits));
-        fn_->addFnAttr(llvm::Attribute::NoUnwind);
-        fn_->addFnAttr(llvm::Attribute::NoFree);
+        fn_ = create_kernel_function(*module_, name, vector_bits);
         for (const auto& r : spec.reductions) acc_.push_back(accumulation_of(spec, r));
     }
 
@@ -263,12 +256,7 @@ public:
         else rows(row_begin, row_end);
         b_.CreateRetVoid();
         drop_idle_clamps(*fn_);
-
-        std::string problems;
-        llvm::raw_string_ostream os(problems);
-        if (llvm::verifyModule(*module_, &os))
-            throw InternalError(fmt::format("codegen made invalid IR for kernel {}: {}", spec_.key(), os.str()));
-        return std::move(module_);
+        return verified(std::move(module_), spec_);
     }
 
 private:

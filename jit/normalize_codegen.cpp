@@ -18,13 +18,11 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
-#include <llvm/IR/Module.h>
-#include <llvm/IR/Verifier.h>
-#include <llvm/Support/raw_ostream.h>
 
 #include <fmt/format.h>
 
 #include "codegen.hpp"
+#include "kernel_function.hpp"
 #include "llvm_math.hpp"
 #include "nnjit/error.hpp"
 
@@ -43,12 +41,7 @@ public:
           lanes_(vector_bits / (spec.dtype == DType::f64 ? 64u : 32u)),
           m_(b_, *module_, spec.dtype == DType::f64, lanes_), len_(static_cast<std::uint64_t>(spec.row_length())) {
         if (kLanes % lanes_ != 0) throw InternalError(fmt::format("normalize kernel: {} lanes per vector", lanes_));
-        auto* type = llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy(), i64(), i64(), i64(), i64()}, false);
-        fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, module_.get());
-        fn_->addFnAttr("prefer-vector-width", std::to_string(vector_bits));
-        fn_->addFnAttr("min-legal-vector-width", std::to_string(vector_bits));
-        fn_->addFnAttr(llvm::Attribute::NoUnwind);
-        fn_->addFnAttr(llvm::Attribute::NoFree);
+        fn_ = create_kernel_function(*module_, name, vector_bits);
     }
 
     std::unique_ptr<llvm::Module> build() {
@@ -59,17 +52,13 @@ public:
         b_.SetInsertPoint(block("entry"));
         Value* x_base = b_.CreateLoad(b_.getPtrTy(), args);
         Value* y_base = b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getPtrTy(), args, 1));
-        loop("row", row_begin, row_end, 1, [&](Value* row) {
+        loop("row", row_begin, row_end, 1, {}, [&](Value* row, const std::vector<Value*>&) {
             Value* offset = b_.CreateMul(row, b_.getInt64(len_));
             normalize_row(b_.CreateGEP(m_.elem, x_base, offset), b_.CreateGEP(m_.elem, y_base, offset));
+            return std::vector<Value*>{};
         });
         b_.CreateRetVoid();
-
-        std::string problems;
-        llvm::raw_string_ostream os(problems);
-        if (llvm::verifyModule(*module_, &os))
-            throw InternalError(fmt::format("codegen made invalid IR for kernel {}: {}", spec_.key(), os.str()));
-        return std::move(module_);
+        return verified(std::move(module_), spec_);
     }
 
 private:
@@ -88,8 +77,11 @@ private:
     unsigned vectors_per_block() const { return kLanes / lanes_; }
     bool is_log() const { return spec_.normalize == KernelSpec::Normalize::log_softmax; }
 
-    // for (i = first; i < last; i += step) body(i); the insertion point ends after the loop.
-    template <class Body> void loop(const char* name, Value* first, Value* last, std::uint64_t step, const Body& body) {
+    // for (i = first; i < last; i += step) state = body(i, state), `state` one value per
+    // loop-carried register; returns the state after the loop, where the insertion point ends.
+    template <class Body>
+    std::vector<Value*> loop(const char* name, Value* first, Value* last, std::uint64_t step, std::vector<Value*> state,
+                             const Body& body) {
         auto* pre = b_.GetInsertBlock();
         auto* head = block(name);
         auto* body_block = block(llvm::Twine(name) + ".body");
@@ -98,40 +90,26 @@ private:
         b_.SetInsertPoint(head);
         auto* i = b_.CreatePHI(i64(), 2, name);
         i->addIncoming(first, pre);
-        b_.CreateCondBr(b_.CreateICmpSLT(i, last), body_block, exit);
-        b_.SetInsertPoint(body_block);
-        body(i);
-        i->addIncoming(b_.CreateAdd(i, b_.getInt64(step)), b_.GetInsertBlock());
-        b_.CreateBr(head);
-        b_.SetInsertPoint(exit);
-    }
-
-    // A loop over the whole blocks of a row carrying `state` (one value per vector of a block):
-    // state = body(block start, state).
-    template <class Body> std::vector<Value*> over_blocks(const char* name, std::vector<Value*> state, const Body& body) {
-        if (whole_blocks_end() == 0) return state;
-        auto* pre = b_.GetInsertBlock();
-        auto* head = block(name);
-        auto* body_block = block(llvm::Twine(name) + ".body");
-        auto* exit = block(llvm::Twine(name) + ".end");
-        b_.CreateBr(head);
-        b_.SetInsertPoint(head);
-        auto* i = b_.CreatePHI(i64(), 2, name);
-        i->addIncoming(b_.getInt64(0), pre);
         std::vector<llvm::PHINode*> phis;
         for (Value* s : state) {
             phis.push_back(b_.CreatePHI(s->getType(), 2));
             phis.back()->addIncoming(s, pre);
         }
-        b_.CreateCondBr(b_.CreateICmpULT(i, b_.getInt64(whole_blocks_end())), body_block, exit);
+        b_.CreateCondBr(b_.CreateICmpSLT(i, last), body_block, exit);
         b_.SetInsertPoint(body_block);
         std::vector<Value*> current(phis.begin(), phis.end());
         std::vector<Value*> next = body(i, current);
-        i->addIncoming(b_.CreateAdd(i, b_.getInt64(kLanes)), b_.GetInsertBlock());
+        i->addIncoming(b_.CreateAdd(i, b_.getInt64(step)), b_.GetInsertBlock());
         for (std::size_t k = 0; k < phis.size(); ++k) phis[k]->addIncoming(next[k], b_.GetInsertBlock());
         b_.CreateBr(head);
         b_.SetInsertPoint(exit);
         return current;
+    }
+
+    // The same over the whole blocks of a row (block start i = 0, 16, ...).
+    template <class Body> std::vector<Value*> over_blocks(const char* name, std::vector<Value*> state, const Body& body) {
+        if (whole_blocks_end() == 0) return state;
+        return loop(name, b_.getInt64(0), b_.getInt64(whole_blocks_end()), kLanes, std::move(state), body);
     }
 
     Value* splat(Value* scalar) { return b_.CreateVectorSplat(lanes_, scalar); }
