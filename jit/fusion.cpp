@@ -405,7 +405,8 @@ private:
         load.operand = 0;
         fk.spec.instrs = {load};
         fk.spec.stores = {0};
-        fk.spec.normalize = n->op() == Op::Softmax ? KernelSpec::Normalize::softmax : KernelSpec::Normalize::log_softmax;
+        fk.spec.normalize =
+            n->op() == Op::Softmax ? KernelSpec::Normalize::softmax : KernelSpec::Normalize::log_softmax;
         fk.domain = shape;
         fk.operand_sources = {in->source};
         fk.stored = {n};
@@ -419,7 +420,8 @@ private:
         for (const Node* n : plan_.order)
             if (group_[at(n)] >= 0) members[static_cast<std::size_t>(plan_.steps[static_cast<std::size_t>(step_of_[at(n)])].kernel)].push_back(n);
         for (std::size_t k = 0; k < plan_.kernels.size(); ++k)
-            if (plan_.kernels[k].spec.normalize == KernelSpec::Normalize::none) build_kernel(plan_.kernels[k], members[k]);
+            if (plan_.kernels[k].spec.normalize == KernelSpec::Normalize::none)
+                build_kernel(plan_.kernels[k], members[k]);
     }
 
     void build_kernel(FusedKernel& fk, const std::vector<const Node*>& members) {

@@ -22,8 +22,8 @@ namespace nnjit::jit {
 inline llvm::Function* create_kernel_function(llvm::Module& module, const std::string& name, unsigned vector_bits) {
     llvm::LLVMContext& ctx = module.getContext();
     auto* i64 = llvm::Type::getInt64Ty(ctx);
-    auto* type =
-        llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {llvm::PointerType::get(ctx, 0), i64, i64, i64, i64}, false);
+    auto* ptr = llvm::PointerType::get(ctx, 0);
+    auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, i64, i64, i64, i64}, false);
     auto* fn = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, &module);
     // Without this, Intel hosts get 256-bit code even from 512-bit vector types.
     fn->addFnAttr("prefer-vector-width", std::to_string(vector_bits));

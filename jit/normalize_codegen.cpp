@@ -13,6 +13,7 @@
 // The row length is part of the kernel (KernelSpec::key), so every loop bound is a constant.
 // log_softmax reads x again in its last pass, so its first passes never store: y may be x's
 // own buffer (the executor's in-place reuse).
+#include <algorithm>
 #include <limits>
 
 #include <llvm/IR/IRBuilder.h>
@@ -107,7 +108,8 @@ private:
     }
 
     // The same over the whole blocks of a row (block start i = 0, 16, ...).
-    template <class Body> std::vector<Value*> over_blocks(const char* name, std::vector<Value*> state, const Body& body) {
+    template <class Body>
+    std::vector<Value*> over_blocks(const char* name, std::vector<Value*> state, const Body& body) {
         if (whole_blocks_end() == 0) return state;
         return loop(name, b_.getInt64(0), b_.getInt64(whole_blocks_end()), kLanes, std::move(state), body);
     }
@@ -127,17 +129,21 @@ private:
         return b_.CreateExtractElement(vectors[lane / lanes_], b_.getInt64(lane % lanes_));
     }
 
+    // Index of vector k of the block starting at i.
+    Value* in_block(Value* i, unsigned k) { return b_.CreateAdd(i, b_.getInt64(k * lanes_)); }
+
     // The rest of the row after the whole blocks, as vectors with the lanes past the row's
-    // end masked off; f(index, lane mask or null) for each.
+    // end masked off; f(index, lane mask or null, lanes in the row) for each.
     template <class F> void over_rest(const F& f) {
         for (std::uint64_t i = whole_blocks_end(); i < len_; i += lanes_) {
+            const std::uint64_t count = std::min<std::uint64_t>(lanes_, len_ - i);
             Value* mask = nullptr;
-            if (i + lanes_ > len_) {
+            if (count < lanes_) {
                 std::vector<llvm::Constant*> on;
-                for (unsigned l = 0; l < lanes_; ++l) on.push_back(b_.getInt1(i + l < len_));
+                for (unsigned l = 0; l < lanes_; ++l) on.push_back(b_.getInt1(l < count));
                 mask = llvm::ConstantVector::get(on);
             }
-            f(b_.getInt64(i), mask);
+            f(b_.getInt64(i), mask, count);
         }
     }
     Value* load_rest(Value* base, Value* i, Value* mask) {
@@ -154,13 +160,12 @@ private:
         const unsigned per_block = vectors_per_block();
 
         // The maximum.
-        std::vector<Value*> maxima = over_blocks("max", std::vector<Value*>(per_block, m_.c(-inf)),
-                                                 [&](Value* i, const std::vector<Value*>& m) {
-                                                     std::vector<Value*> next;
-                                                     for (unsigned k = 0; k < per_block; ++k)
-                                                         next.push_back(pick_max(load(x, b_.CreateAdd(i, b_.getInt64(k * lanes_))), m[k]));
-                                                     return next;
-                                                 });
+        auto running_max = [&](Value* i, const std::vector<Value*>& m) {
+            std::vector<Value*> next;
+            for (unsigned k = 0; k < per_block; ++k) next.push_back(pick_max(load(x, in_block(i, k)), m[k]));
+            return next;
+        };
+        std::vector<Value*> maxima = over_blocks("max", std::vector<Value*>(per_block, m_.c(-inf)), running_max);
         Value* hi = scalar(-inf);
         for (unsigned l = 0; l < kLanes; ++l) hi = pick_max(lane_of(maxima, l), hi);
         for (std::uint64_t i = whole_blocks_end(); i < len_; ++i) hi = pick_max(load_scalar(x, i), hi);
@@ -169,49 +174,38 @@ private:
 
         // exp(x - shift), stored for softmax, summed.
         auto exp_at = [&](Value* i, Value* mask) { return m_.exp(m_.sub(load_rest(x, i, mask), shift)); };
-        std::vector<Value*> sums = over_blocks("sum", std::vector<Value*>(per_block, m_.c(0)),
-                                               [&](Value* i, const std::vector<Value*>& s) {
-                                                   std::vector<Value*> next;
-                                                   for (unsigned k = 0; k < per_block; ++k) {
-                                                       Value* at_k = b_.CreateAdd(i, b_.getInt64(k * lanes_));
-                                                       Value* e = exp_at(at_k, nullptr);
-                                                       if (!is_log()) store(e, y, at_k);
-                                                       next.push_back(b_.CreateFAdd(s[k], e));
-                                                   }
-                                                   return next;
-                                               });
+        auto running_sum = [&](Value* i, const std::vector<Value*>& s) {
+            std::vector<Value*> next;
+            for (unsigned k = 0; k < per_block; ++k) {
+                Value* e = exp_at(in_block(i, k), nullptr);
+                if (!is_log()) store(e, y, in_block(i, k));
+                next.push_back(b_.CreateFAdd(s[k], e));
+            }
+            return next;
+        };
+        std::vector<Value*> sums = over_blocks("sum", std::vector<Value*>(per_block, m_.c(0)), running_sum);
         Value* total = scalar(0);
         for (unsigned l = 0; l < kLanes; ++l) total = b_.CreateFAdd(total, lane_of(sums, l));
-        over_rest([&](Value* i, Value* mask) {
+        over_rest([&](Value* i, Value* mask, std::uint64_t count) {
             Value* e = exp_at(i, mask);
             if (!is_log()) store_rest(e, y, i, mask);
-            const auto first = llvm::cast<llvm::ConstantInt>(i)->getZExtValue();
-            for (std::uint64_t l = 0; l < lanes_ && first + l < len_; ++l)
+            for (std::uint64_t l = 0; l < count; ++l)
                 total = b_.CreateFAdd(total, b_.CreateExtractElement(e, b_.getInt64(l)));
         });
 
-        // The result.
-        if (is_log()) {
-            Value* log_total = m_.log(splat(total));
-            auto result = [&](Value* i, Value* mask) {
-                store_rest(m_.sub(m_.sub(load_rest(x, i, mask), shift), log_total), y, i, mask);
-            };
-            over_blocks("out", {}, [&](Value* i, const std::vector<Value*>&) {
-                for (unsigned k = 0; k < per_block; ++k) result(b_.CreateAdd(i, b_.getInt64(k * lanes_)), nullptr);
-                return std::vector<Value*>{};
-            });
-            over_rest(result);
-        } else {
-            Value* totals = splat(total);
-            auto result = [&](Value* i, Value* mask) {
-                store_rest(m_.div(load_rest(y, i, mask), totals), y, i, mask);
-            };
-            over_blocks("out", {}, [&](Value* i, const std::vector<Value*>&) {
-                for (unsigned k = 0; k < per_block; ++k) result(b_.CreateAdd(i, b_.getInt64(k * lanes_)), nullptr);
-                return std::vector<Value*>{};
-            });
-            over_rest(result);
-        }
+        // The result: e / total, or (x - shift) - log(total).
+        Value* totals = splat(total);
+        Value* log_total = is_log() ? m_.log(totals) : nullptr;
+        auto result = [&](Value* i, Value* mask, std::uint64_t) {
+            Value* v = is_log() ? m_.sub(m_.sub(load_rest(x, i, mask), shift), log_total)
+                                : m_.div(load_rest(y, i, mask), totals);
+            store_rest(v, y, i, mask);
+        };
+        over_blocks("out", {}, [&](Value* i, const std::vector<Value*>&) {
+            for (unsigned k = 0; k < per_block; ++k) result(in_block(i, k), nullptr, lanes_);
+            return std::vector<Value*>{};
+        });
+        over_rest(result);
     }
 };
 
