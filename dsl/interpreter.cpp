@@ -9,6 +9,7 @@
 #include "in_place_order.hpp"
 #include "kernels.hpp"
 #include "nnjit/error.hpp"
+#include "nnjit/thread_policy.hpp"
 
 namespace nnjit {
 
@@ -199,6 +200,7 @@ void Interpreter::run_into(std::span<const Tensor* const> inputs, std::span<Tens
 }
 
 std::vector<Tensor> Interpreter::execute(std::span<const Tensor* const> inputs, std::span<Tensor> caller_outputs) const {
+    const ParallelCall call;  // its products share OpenMP's workers, released at the end
     Pool pool;
     {
         std::lock_guard lock(pool_mutex_);

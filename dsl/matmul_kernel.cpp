@@ -9,6 +9,7 @@
 #include <cblas.h>
 
 #include <cstring>
+#include <mutex>
 
 #include <fmt/format.h>
 #ifdef NNJIT_HAVE_DNNL
@@ -30,9 +31,24 @@ struct BlasOperand {
     blasint ld;
 };
 
+// From this many multiply-adds (m * n * k) on, oneDNN (between the two sizes measured above),
+// and OpenBLAS may use more than one thread.
+constexpr std::int64_t kParallelProduct = std::int64_t{1} << 22;
+
+// OpenBLAS (Debian's default build runs its own pthreads) keeps its workers yield-spinning
+// for ~0.1 s after a threaded call, on the core that nnjit's OpenMP regions want next; its
+// default is a thread per core from a few hundred thousand multiply-adds on. Below
+// kParallelProduct the calling thread does the product alone. The setting is one for the
+// process (concurrent products may run with each other's: a matter of speed, never of the
+// result), so it is changed only when it differs.
+void set_openblas_threads(int threads) {
+    static std::mutex mutex;
+    static int current = 0;
+    const std::lock_guard lock(mutex);
+    if (current != threads) openblas_set_num_threads(current = threads);
+}
+
 #ifdef NNJIT_HAVE_DNNL
-// From this many multiply-adds (m * n * k) on, oneDNN: between the two sizes measured above.
-constexpr std::int64_t kDnnlMinProduct = std::int64_t{1} << 22;
 
 char dnnl_trans(CBLAS_TRANSPOSE t) { return t == CblasTrans ? 'T' : 'N'; }
 #endif
@@ -85,7 +101,7 @@ void gemm(const Tensor& a, const Tensor& b, double alpha, double beta, Tensor& o
     const auto ldc = static_cast<blasint>(n);
     const auto alpha32 = static_cast<float>(alpha), beta32 = static_cast<float>(beta);
 #ifdef NNJIT_HAVE_DNNL
-    if (a.dtype() == DType::f32 && m * n * k >= kDnnlMinProduct) {
+    if (a.dtype() == DType::f32 && m * n * k >= kParallelProduct) {
         // oneDNN runs on OpenMP with omp_get_max_threads(): the same policy as the JIT's
         // kernels (no more threads than idle cores, none left spinning afterwards).
         const int threads = useful_threads(), limit = omp_get_max_threads();
@@ -94,13 +110,14 @@ void gemm(const Tensor& a, const Tensor& b, double alpha, double beta, Tensor& o
                                                 A.storage.data<float>(), A.ld, B.storage.data<float>(), B.ld, beta32,
                                                 out.data<float>(), ldc);
         omp_set_num_threads(limit);
-        if (threads > 1) release_threads();
+        if (threads > 1) parallel_region_done();
         if (status != dnnl_success)
             throw InternalError(fmt::format("oneDNN sgemm of ({}, {}) x ({}, {}) failed with status {}", m, k, k, n,
                                             static_cast<int>(status)));
         return;
     }
 #endif
+    set_openblas_threads(m * n * k >= kParallelProduct ? useful_threads() : 1);
     if (a.dtype() == DType::f32)
         cblas_sgemm(CblasRowMajor, A.trans, B.trans, M, N, K, alpha32, A.storage.data<float>(), A.ld,
                     B.storage.data<float>(), B.ld, beta32, out.data<float>(), ldc);

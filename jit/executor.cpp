@@ -60,7 +60,7 @@ Chunks chunks_of(const KernelSpec& spec) {
 // kParallelElements or when no core is idle, else across OpenMP threads. Chunks are taken
 // dynamically, so a thread that is slowed down takes fewer (which chunk runs where never
 // changes a result: each has its own partial sums). Afterwards the threads are released
-// rather than left spinning (thread_policy.hpp).
+// rather than left spinning, at the end of the program's run (thread_policy.hpp).
 template <class Body> void run_chunks(std::int64_t count, std::int64_t elements, const Body& body) {
     const int threads = count < 2 || elements < kParallelElements || omp_in_parallel() ? 1 : useful_threads();
     if (threads < 2) {
@@ -69,7 +69,7 @@ template <class Body> void run_chunks(std::int64_t count, std::int64_t elements,
     }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (std::int64_t c = 0; c < count; ++c) body(c);
-    release_threads();
+    parallel_region_done();
 }
 
 // The L3 size as Linux describes it (sysconf's can be the sum over a whole host: 320 MiB in
@@ -716,7 +716,7 @@ JitProgram::JitProgram(Plan plan, const std::vector<InPlace>& in_place)
             if (!error) error = std::current_exception();
         }
     }
-    if (count > 1) release_threads();  // as run_chunks: no thread left spinning
+    if (count > 1) parallel_region_done();  // as run_chunks: no thread left spinning
     if (error) std::rethrow_exception(error);
     schedule_ = std::make_unique<const Schedule>(Scheduler(plan_, placeholder_nodes(), kernels_, in_place_inputs()).run());
 }
@@ -749,6 +749,7 @@ std::unique_ptr<JitProgram::Workspace> JitProgram::make_workspace() const {
 }
 
 void JitProgram::execute(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) const {
+    const ParallelCall call;  // its kernels and products share OpenMP's workers, released at the end
     Lease lease(*this);
     Run(*schedule_, *lease, inputs, outputs)();
 }

@@ -10,10 +10,26 @@ namespace nnjit {
 // 2M-element kernel took 20 ms on two threads and 1 ms on one.
 int useful_threads();
 
-// Releases OpenMP's worker threads after a parallel region rather than leaving them spinning:
-// libgomp busy-waits ~300k iterations for the next region by default (milliseconds of a core
-// that OpenBLAS or the caller's next step needs), and its wait policy can only be set by the
-// environment (OMP_WAIT_POLICY) before the process starts.
-void release_threads();
+// After a parallel region libgomp's workers busy-wait for the next one (~300k iterations by
+// default; OMP_WAIT_POLICY=passive stops that, but only when set before the process starts),
+// burning a core that OpenBLAS or the caller's next step needs. Releasing them
+// (omp_pause_resource_all) after every region is no better: the next region creates its
+// threads again, which measured ~0.25 ms per region, and 5 ms with OpenBLAS's workers
+// yield-spinning on the other core (a Fashion-MNIST epoch took 12.5 s instead of 0.8 s).
+// So one call into nnjit that may run several regions (a program's run) holds a
+// ParallelCall: its regions keep the workers between them, and they are released once, when
+// the outermost ParallelCall of the thread ends. A region outside any ParallelCall releases
+// them itself. OpenMP's thread pools belong to the thread that forks, hence per thread.
+class ParallelCall {
+public:
+    ParallelCall();
+    ~ParallelCall();
+    ParallelCall(const ParallelCall&) = delete;
+    ParallelCall& operator=(const ParallelCall&) = delete;
+};
+
+// Called after each parallel region of nnjit's: releases the workers now, or at the end of
+// the enclosing ParallelCall.
+void parallel_region_done();
 
 }  // namespace nnjit
