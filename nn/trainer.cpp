@@ -11,6 +11,7 @@
 #include "nnjit/graph_ops.hpp"
 #include "nnjit/nn/dataset.hpp"
 #include "nnjit/nn/seed.hpp"
+#include "nnjit/thread_policy.hpp"
 
 namespace nnjit::nn {
 namespace {
@@ -215,6 +216,7 @@ EpochStats Trainer::train_epoch(const Tensor& x, const Tensor& target) {
         throw UserError(fmt::format("train_epoch: {} samples make no batch of {}", n, batch));
     const auto order = permutation(n, derive_seed(options_.seed, 1000 + static_cast<std::uint64_t>(epochs_)));
     for (LayerDiagnostics& d : im.diagnostics) d.reset();
+    const ParallelCall epoch;  // OpenMP's workers wait from step to step, released after the last
     EpochStats stats;
     double loss_sum = 0;
     std::int64_t correct = 0, batches = 0;
