@@ -5,8 +5,9 @@
 // log inline): along the last axis a slice is a row; along another axis the passes run over
 // the `inner` slices side by side, each with its own maximum and sum. Sums are kept in
 // kLanes running partial sums per row, added in a fixed order: the result does not depend on
-// anything but the input. jit/normalize_codegen.cpp does normalize_row's operations in the
-// same order, so the JIT's rows agree bit for bit (tests/test_jit.cpp): change both together.
+// anything but the input. jit/normalize_codegen.cpp does normalize_row's and
+// normalize_columns' operations in the same order, so the JIT agrees bit for bit
+// (tests/test_jit.cpp): change both together.
 #include <algorithm>
 #include <array>
 #include <cmath>

@@ -383,22 +383,28 @@ private:
         }
     }
 
-    // softmax / log_softmax along the last axis of a tensor laid out contiguously (materialised,
-    // or a view that reads it in order): a kernel of its own, one row at a time
-    // (normalize_codegen.cpp), made here since it has no group. Others stay interpreter steps.
+    // softmax / log_softmax of a tensor laid out contiguously (materialised, or a view that
+    // reads it in order): a kernel of its own (normalize_codegen.cpp), made here since it has no
+    // group. Its rows are the slices of the axes before the normalised one; along the last axis
+    // a row is one slice, along another it holds the slices of the axes after it side by side.
+    // Over a strided view it stays an interpreter step.
     bool normalize_kernel(const Node* n) {
         if (n->op() != Op::Softmax && n->op() != Op::LogSoftmax) return false;
         const Shape& shape = n->shape();
-        if (shape.numel() == 0 || n->attrs().axes.at(0) != shape.rank() - 1) return false;
+        if (shape.numel() == 0) return false;
         const auto& in = view_[at(n->input(0))];
         if (!in || in->strides != contiguous_strides(shape)) return false;
         const std::size_t p = at(n);
         step_of_[p] = static_cast<int>(plan_.steps.size());
         plan_.steps.push_back(PlanStep{static_cast<int>(plan_.kernels.size()), nullptr});
         FusedKernel& fk = plan_.kernels.emplace_back();
-        const std::int64_t length = shape[shape.rank() - 1];
+        const auto axis = static_cast<int>(n->attrs().axes.at(0));
+        std::int64_t columns = 1;
+        for (int d = axis + 1; d < shape.rank(); ++d) columns *= shape[d];
+        const std::int64_t length = shape[axis] * columns;
         fk.spec.dtype = n->dtype();
         fk.spec.dims = {shape.numel() / length, length};
+        fk.spec.columns = columns;
         fk.spec.operands = {{length, 1}};
         KernelSpec::Instr load;
         load.kind = KernelSpec::Instr::Kind::load;

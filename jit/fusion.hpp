@@ -2,9 +2,9 @@
 // Connected elementwise nodes become one kernel, as large as the graph allows without a
 // cycle between kernels; a sum or mean becomes the epilogue of the kernel producing its
 // input; broadcast_to / reshape / transpose of a materialised tensor are read in place
-// through strides; scalar constants are folded into the code; softmax and log_softmax along
-// the last axis are kernels of their own (one row at a time). Everything else (matmul, cast,
-// softmax along another axis, ...) is a step the interpreter's kernel runs.
+// through strides; scalar constants are folded into the code; softmax and log_softmax of a
+// contiguous tensor are kernels of their own (a row of slices at a time). Everything else
+// (matmul, cast, softmax over a strided view, ...) is a step the interpreter's kernel runs.
 #pragma once
 
 #include <string>

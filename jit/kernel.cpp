@@ -25,8 +25,9 @@ std::string KernelSpec::key() const {
     // range), so every length shares one kernel; a softmax kernel's does not depend on its
     // number of rows.
     if (normalize != Normalize::none)
-        return fmt::format("{} dims=(*,{}) {}", dtype_name(dtype), row_length(),
-                           normalize == Normalize::softmax ? "softmax" : "log_softmax");
+        return fmt::format("{} dims=(*,{}) {}{}", dtype_name(dtype), row_length(),
+                           normalize == Normalize::softmax ? "softmax" : "log_softmax",
+                           columns > 1 ? fmt::format(" columns={}", columns) : "");
     std::string s = dims.size() == 1 ? fmt::format("{} dims=(*)", dtype_name(dtype))
                                      : fmt::format("{} dims=({})", dtype_name(dtype), fmt::join(dims, ","));
     for (const auto& o : operands) s += fmt::format(" in({})", fmt::join(o, ","));

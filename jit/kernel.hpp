@@ -49,10 +49,13 @@ struct KernelSpec {
     // to the vector size; only for one-dimensional kernels. Fusion leaves it off; the executor
     // sets it for kernels whose arrays are larger than the last-level cache.
     bool streaming_stores = false;
-    // Not a loop of instructions: softmax or log_softmax of each row (dims (rows, length), one
-    // operand read with strides (length, 1), one store), as normalize_codegen.cpp generates it.
+    // Not a loop of instructions: softmax or log_softmax within each row (dims (rows, length),
+    // one operand read with strides (length, 1), one store), as normalize_codegen.cpp generates
+    // it. A row holds `columns` slices side by side, element a of slice j at a * columns + j:
+    // 1 along the last axis, the size of the axes after it along another.
     enum class Normalize : unsigned char { none, softmax, log_softmax };
     Normalize normalize = Normalize::none;
+    std::int64_t columns = 1;
 
     std::int64_t rows() const;      // product of all dims but the innermost
     std::int64_t row_length() const { return dims.back(); }

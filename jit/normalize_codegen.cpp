@@ -1,6 +1,8 @@
 // generate_normalize_kernel(): softmax or log_softmax along contiguous rows, one LLVM function
 // doing per row what the interpreter's kernel does (dsl/softmax_kernels.cpp, normalize_row),
-// operation for operation, so the two agree bit for bit:
+// operation for operation, so the two agree bit for bit (along another axis, a row holds
+// KernelSpec::columns slices side by side: normalize_columns below, the interpreter's
+// normalize_columns, one slice per lane):
 //
 //   for row in [row_begin, row_end):
 //     hi    = max of the row: 16 running maxima (v > m ? v : m) over whole blocks of 16
@@ -55,7 +57,10 @@ public:
         Value* y_base = b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getPtrTy(), args, 1));
         loop("row", row_begin, row_end, 1, {}, [&](Value* row, const std::vector<Value*>&) {
             Value* offset = b_.CreateMul(row, b_.getInt64(len_));
-            normalize_row(b_.CreateGEP(m_.elem, x_base, offset), b_.CreateGEP(m_.elem, y_base, offset));
+            Value* x = b_.CreateGEP(m_.elem, x_base, offset);
+            Value* y = b_.CreateGEP(m_.elem, y_base, offset);
+            if (spec_.columns == 1) normalize_row(x, y);
+            else normalize_columns(x, y);
             return std::vector<Value*>{};
         });
         b_.CreateRetVoid();
@@ -137,14 +142,14 @@ private:
     template <class F> void over_rest(const F& f) {
         for (std::uint64_t i = whole_blocks_end(); i < len_; i += lanes_) {
             const std::uint64_t count = std::min<std::uint64_t>(lanes_, len_ - i);
-            Value* mask = nullptr;
-            if (count < lanes_) {
-                std::vector<llvm::Constant*> on;
-                for (unsigned l = 0; l < lanes_; ++l) on.push_back(b_.getInt1(l < count));
-                mask = llvm::ConstantVector::get(on);
-            }
-            f(b_.getInt64(i), mask, count);
+            f(b_.getInt64(i), count < lanes_ ? lane_mask(count) : nullptr, count);
         }
+    }
+    // The first `count` lanes on.
+    Value* lane_mask(std::uint64_t count) {
+        std::vector<llvm::Constant*> on;
+        for (unsigned l = 0; l < lanes_; ++l) on.push_back(b_.getInt1(l < count));
+        return llvm::ConstantVector::get(on);
     }
     Value* load_rest(Value* base, Value* i, Value* mask) {
         if (!mask) return load(base, i);
@@ -206,6 +211,49 @@ private:
             return std::vector<Value*>{};
         });
         over_rest(result);
+    }
+
+    // Along another axis: the row's slices side by side, a vector of them at a time, each lane
+    // doing the interpreter's normalize_columns for its slice (sequential maximum and sum).
+    void normalize_columns(Value* x, Value* y) {
+        const auto columns = static_cast<std::uint64_t>(spec_.columns);
+        const std::uint64_t whole = columns / lanes_ * lanes_;
+        if (whole > 0)
+            loop("columns", b_.getInt64(0), b_.getInt64(whole), lanes_, {}, [&](Value* j, const std::vector<Value*>&) {
+                normalize_column_vector(x, y, j, nullptr);
+                return std::vector<Value*>{};
+            });
+        if (whole < columns) normalize_column_vector(x, y, b_.getInt64(whole), lane_mask(columns - whole));
+    }
+
+    // The slices j, j + 1, ... one per lane (`mask`: those that exist).
+    void normalize_column_vector(Value* x, Value* y, Value* j, Value* mask) {
+        const double inf = std::numeric_limits<double>::infinity();
+        const auto columns = static_cast<std::uint64_t>(spec_.columns);
+        // body(index of element a of the lanes' slices, state) for a = 0, 1, ... along the axis.
+        auto along = [&](const char* name, std::vector<Value*> state, const auto& body) {
+            return loop(name, b_.getInt64(0), b_.getInt64(len_ / columns), 1, std::move(state),
+                        [&](Value* a, const std::vector<Value*>& s) {
+                            return body(b_.CreateAdd(b_.CreateMul(a, b_.getInt64(columns)), j), s);
+                        });
+        };
+        Value* hi = along("max", {m_.c(-inf)}, [&](Value* i, const std::vector<Value*>& s) {
+            return std::vector<Value*>{pick_max(load_rest(x, i, mask), s[0])};
+        })[0];
+        Value* infinite = b_.CreateFCmpOEQ(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, hi), m_.c(inf));
+        Value* shift = b_.CreateSelect(infinite, m_.c(0), hi);
+        Value* total = along("sum", {m_.c(0)}, [&](Value* i, const std::vector<Value*>& s) {
+            Value* e = m_.exp(m_.sub(load_rest(x, i, mask), shift));
+            if (!is_log()) store_rest(e, y, i, mask);
+            return std::vector<Value*>{b_.CreateFAdd(s[0], e)};
+        })[0];
+        Value* log_total = is_log() ? m_.log(total) : nullptr;
+        along("out", {}, [&](Value* i, const std::vector<Value*>&) {
+            Value* v = is_log() ? m_.sub(m_.sub(load_rest(x, i, mask), shift), log_total)
+                                : m_.div(load_rest(y, i, mask), total);
+            store_rest(v, y, i, mask);
+            return std::vector<Value*>{};
+        });
     }
 };
 

@@ -620,10 +620,12 @@ TEST_CASE("jit: structural ops and losses (the interpreter's kernels between fus
     }
 }
 
-TEST_CASE("jit: softmax and log_softmax along the last axis are kernels giving the interpreter's bits", "[jit]") {
+TEST_CASE("jit: softmax and log_softmax along any axis are kernels giving the interpreter's bits", "[jit]") {
     // Rows shorter and longer than the 16 running lanes, with and without a rest; several
     // chunks of rows (2^21 elements); NaN, infinities and all -inf rows (test_data); a row
     // read through a reshape, one after elementwise work, and one written over its input.
+    // Along the other axes: slices side by side fewer than, as many as and more than a
+    // vector's lanes, with a rest or none.
     const Shape shapes[] = {Shape{1},     Shape{15},     Shape{16},         Shape{17},
                             Shape{3, 10}, Shape{5, 1037}, Shape{2, 3, 33}, Shape{(1 << 13) + 1, 256}};
     for (DType dtype : {DType::f32, DType::f64}) {
@@ -631,8 +633,12 @@ TEST_CASE("jit: softmax and log_softmax along the last axis are kernels giving t
             Graph g;
             Value x = g.input("x", dtype, shape);
             Value flat = reshape(x * 2.0 - 1.0, Shape{shape.numel()});
-            const std::vector<Value> outs{softmax(x), log_softmax(x), softmax(tanh(x) * 3.0), log_softmax(flat),
-                                          exp(log_softmax(x)) - softmax(x)};
+            std::vector<Value> outs{softmax(x), log_softmax(x), softmax(tanh(x) * 3.0), log_softmax(flat),
+                                    exp(log_softmax(x)) - softmax(x)};
+            for (std::int64_t axis = 0; axis + 1 < shape.rank(); ++axis) {
+                outs.push_back(softmax(x, axis));
+                outs.push_back(log_softmax(x * 0.5, axis));
+            }
             Tensor data = test_data(dtype, shape, 21);
             if (shape.rank() == 2 && shape[0] > 2)  // a row of -inf only: 0/0 in softmax
                 for (std::int64_t j = shape[1]; j < 2 * shape[1]; ++j) {
@@ -654,7 +660,7 @@ TEST_CASE("jit: softmax and log_softmax along the last axis are kernels giving t
     // Written over its own input (declared in place): the same values.
     Graph g;
     Value x = g.input("x", DType::f32, Shape{64, 100});
-    for (Value y : {softmax(x), log_softmax(x)}) {
+    for (Value y : {softmax(x), log_softmax(x), softmax(x, 0), log_softmax(x, 0)}) {
         const Tensor data = test_data(DType::f32, Shape{64, 100}, 5);
         const Tensor want = compile({y}, Backend::interp)->run({{"x", data}})[0];
         Tensor in_place = data.clone();
