@@ -26,7 +26,7 @@ constexpr std::int64_t kChunkElements = std::int64_t{1} << 17;
 // At most this many chunks: bounds the per-chunk partial sums of a reduction.
 constexpr std::int64_t kMaxChunks = 64;
 // A kernel runs on several threads only from this many elements. Starting the other threads
-// costs tens of microseconds (they are released between kernels, see run_chunks), and on a busy
+// costs tens of microseconds (they are released when a run ends, see run_chunks), and on a busy
 // machine a woken thread can wait a scheduler tick before it runs; the cheapest kernel (relu,
 // 8 bytes per element from memory) takes ~0.25 ms on one thread at 2^20 elements, so from
 // there the split pays even when waking is slow, and below it one thread is as fast.
