@@ -96,6 +96,7 @@ private:
     Operand eval_unchecked(const Expr& e);
     Operand eval_list(const Expr& e);
     Operand eval_binary(const Expr& e);
+    Operand compare(const Expr& e, const Operand& a, const Operand& b);
     Operand eval_call(const Expr& e);
 
     BuildContext& ctx_;
@@ -343,6 +344,7 @@ Operand Builder::eval_list(const Expr& e) {
 Operand Builder::eval_binary(const Expr& e) {
     Operand a = eval(*e.args[0]);
     Operand b = eval(*e.args[1]);
+    if (e.name.size() == 2 || e.name == "<" || e.name == ">") return compare(e, a, b);
     const char op = e.name[0];
     if (a.number && b.number) {
         const double x = *a.number, y = *b.number;
@@ -364,6 +366,28 @@ Operand Builder::eval_binary(const Expr& e) {
     case '@': return tensor_result(matmul(x, y));
     default: throw InternalError(fmt::format("unknown operator {}", e.name));
     }
+}
+
+// a < b and the like, 1 where true and 0 where not (a NaN compares false but for !=), from
+// the graph's greater and equal: a >= b is greater(a, b) + equal(a, b), the two never both 1.
+Operand Builder::compare(const Expr& e, const Operand& a, const Operand& b) {
+    const std::string& op = e.name;
+    if (a.number && b.number) {
+        const double x = *a.number, y = *b.number;
+        const bool r = op == "<" ? x < y : op == ">" ? x > y : op == "<=" ? x <= y : op == ">=" ? x >= y
+                     : op == "==" ? x == y : x != y;
+        return Operand{r ? 1.0 : 0.0, {}, e.column};
+    }
+    const DType dtype = a.number ? b.value.dtype() : a.value.dtype();
+    const Value x = to_value(a, dtype), y = to_value(b, dtype);
+    (void)broadcast_shapes(x.shape(), y.shape(), op);  // a mismatch named as written, not as greater(y, x)
+    if (op == ">") return tensor_result(greater(x, y));
+    if (op == "<") return tensor_result(greater(y, x));
+    if (op == ">=") return tensor_result(greater(x, y) + equal(x, y));
+    if (op == "<=") return tensor_result(greater(y, x) + equal(x, y));
+    if (op == "==") return tensor_result(equal(x, y));
+    if (op == "!=") return tensor_result(1.0 - equal(x, y));
+    throw InternalError(fmt::format("unknown comparison {}", op));
 }
 
 Operand Builder::eval_call(const Expr& e) {

@@ -73,8 +73,16 @@ Token Lexer::next() {
         t.kind = Token::Kind::Number;
         return t;
     }
+    // The comparisons: "<=", ">=", "==" and "!=" before '<', '>' and '='.
+    if ((c == '<' || c == '>' || c == '=' || c == '!') && pos_ + 1 < text_.size() && text_[pos_ + 1] == '=') {
+        pos_ += 2;
+        t.kind = Token::Kind::Punct;
+        t.text = text_.substr(start, 2);
+        return t;
+    }
     switch (c) {
     case '(': case ')': case '[': case ']': case ',': case '=': case '+': case '-': case '*': case '/': case '@':
+    case '<': case '>':
         ++pos_;
         t.kind = Token::Kind::Punct;
         t.text = text_.substr(start, 1);

@@ -10,7 +10,7 @@ namespace nnjit::detail {
 struct Token {
     enum class Kind { End, Number, Name, Punct };
     Kind kind = Kind::End;
-    std::string_view text;  // the bytes of the token (for Punct: one character)
+    std::string_view text;  // the bytes of the token (for Punct: one character, or two: <= >= == !=)
     double number = 0;
     int column = 0;         // 1-based, in the line
 };

@@ -34,10 +34,16 @@ public:
 
     ExprPtr expression() {
         if (++nesting_ > kMaxExprDepth) too_deep(peek().column);
-        ExprPtr lhs = term();
-        while (is_punct(peek(), "+") || is_punct(peek(), "-")) {
+        ExprPtr lhs = sum();
+        if (is_comparison(peek())) {
             const Token op = take();
-            lhs = binary(op, std::move(lhs), term());
+            lhs = binary(op, std::move(lhs), sum());
+            // Python would read a < b < c as (a < b) and (b < c), C as (a < b) < c: neither is
+            // obvious, so neither is guessed.
+            if (is_comparison(peek()))
+                throw ParseError(peek().column,
+                                 fmt::format("comparisons do not chain: write (a {} b) * (b {} c) for both", op.text,
+                                             peek().text));
         }
         --nesting_;
         return lhs;
@@ -60,6 +66,10 @@ public:
 
 private:
     static bool is_punct(const Token& t, std::string_view p) { return t.kind == Token::Kind::Punct && t.text == p; }
+    static bool is_comparison(const Token& t) {
+        return t.kind == Token::Kind::Punct && (t.text == "<" || t.text == ">" || t.text == "<=" || t.text == ">=" ||
+                                                t.text == "==" || t.text == "!=");
+    }
 
     [[noreturn]] static void too_deep(int column) {
         throw ParseError(column, fmt::format("expression nested too deeply (the limit is {} levels)", kMaxExprDepth));
@@ -82,6 +92,15 @@ private:
         adopt(*e, std::move(lhs));
         adopt(*e, std::move(rhs));
         return e;
+    }
+
+    ExprPtr sum() {
+        ExprPtr lhs = term();
+        while (is_punct(peek(), "+") || is_punct(peek(), "-")) {
+            const Token op = take();
+            lhs = binary(op, std::move(lhs), term());
+        }
+        return lhs;
     }
 
     ExprPtr term() {

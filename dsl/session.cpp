@@ -32,7 +32,8 @@ constexpr std::string_view kHelp = R"(statements (one a line, '#' starts a comme
   :time EXPR           run EXPR on both engines (median of several runs) and compare
   :dot EXPR PATH       write that graph as Graphviz, kernels as clusters
   :help, :quit
-expressions: numbers, names, [lists], ( ), unary -, * / @ (matrix product), + -
+expressions: numbers, names, [lists], ( ), unary -, * / @ (matrix product), + -, and one
+  comparison < > <= >= == != (1 where true, else 0; lowest precedence)
 functions: relu leaky_relu(x, alpha=0.01) prelu(x, a) sigmoid tanh elu(x, alpha=1.0) silu
   gelu softplus erfc exp expm1 log log1p sqrt abs maximum(a, b) minimum(a, b) greater(a, b)
   equal(a, b) (1 where true, else 0) where(cond, a, b) (a where cond != 0, else b)

@@ -36,6 +36,13 @@ TEST_CASE("parser: Python precedence and associativity", "[parser]") {
     CHECK(sexpr("(a + b) * c") == "(* (+ a b) c)");
     CHECK(sexpr("2 * -0.5 + 1e-3") == "(+ (* 2 (- 0.5)) 0.001)");
     CHECK(sexpr(".5 + 1.") == "(+ 0.5 1)");
+    // A comparison binds loosest, and its two-character forms are one token.
+    CHECK(sexpr("x + 1 > y * 2") == "(> (+ x 1) (* y 2))");
+    CHECK(sexpr("-x<=0") == "(<= (- x) 0)");
+    CHECK(sexpr("a >= b") == "(>= a b)");
+    CHECK(sexpr("a == b - 1") == "(== a (- b 1))");
+    CHECK(sexpr("(a != b) * (a < b)") == "(* (!= a b) (< a b))");
+    CHECK(sexpr("where(x > 0, x, y == 2)") == "where((> x 0) x (== y 2))");
 }
 
 TEST_CASE("parser: calls, keyword arguments and lists", "[parser]") {
@@ -91,6 +98,10 @@ TEST_CASE("parser: errors carry the column of the offending token", "[parser][er
     CHECK(parse_error("2x + 1") == std::pair<int, std::string>{1, "malformed number '2x'"});
     CHECK(parse_error("1e999") == std::pair<int, std::string>{1, "number '1e999' is out of range"});
     CHECK(parse_error("x y") == std::pair<int, std::string>{3, "unexpected name 'y' after the expression"});
+    CHECK(parse_error("a < b <= c") ==
+          std::pair<int, std::string>{7, "comparisons do not chain: write (a < b) * (b <= c) for both"});
+    CHECK(parse_error("x ! y") == std::pair<int, std::string>{3, "unexpected character '!'"});
+    CHECK(parse_error("x => y") == std::pair<int, std::string>{4, "expected an expression, got '>'"});
     CHECK(parse_error("f(a=1, 2)") == std::pair<int, std::string>{8, "positional argument follows keyword argument"});
     CHECK(parse_error("f(a=1, a=2)") == std::pair<int, std::string>{8, "keyword argument 'a' repeated"});
     CHECK(parse_error("y =") == std::pair<int, std::string>{4, "expected an expression after '='"});

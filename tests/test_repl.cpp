@@ -249,6 +249,31 @@ TEST_CASE("repl: keepdims, reshape with -1, transpose with axes", "[repl]") {
     CHECK(r.error("transpose(x, 1)") == "t.nnj:7:1: transpose: permutation (1) does not fit shape (2, 3)");
 }
 
+TEST_CASE("repl: comparisons give 1 where true and 0 where not, NaN compared as IEEE says", "[repl]") {
+    Repl r;
+    r.ok("x = [-1, 0, 2, 0]");
+    r.ok("y = [0, 0, 1, 0 / 0]");  // the last is NaN
+    const std::vector<std::pair<std::string, std::vector<double>>> cases = {
+        {"x < y", {1, 0, 0, 0}},  {"x > y", {0, 0, 1, 0}},  {"x <= y", {1, 1, 0, 0}},
+        {"x >= y", {0, 1, 1, 0}}, {"x == y", {0, 1, 0, 0}}, {"x != y", {1, 0, 1, 1}},
+        {"x > 0", {0, 0, 1, 0}},  {"0 >= x", {1, 1, 0, 1}}, {"x + 1 > x * 2", {1, 1, 0, 1}},
+        {"2 < 3", {1}},           {"2 != 2", {0}},           {"0 / 0 == 0 / 0", {0}},
+    };
+    for (const auto& [expr, want] : cases) {
+        INFO(expr);
+        check_close(r.eval(expr), want, 0, 0);
+    }
+    CHECK(r.eval("float64(x) > 0").dtype() == DType::f64);
+    CHECK(r.eval("x < [[0], [1]]").shape() == Shape{2, 4});  // broadcast as the arithmetic does
+    // A comparison has no gradient of its own; through where() the chosen branch's flows.
+    check_close(r.eval("grad(x * (x > 0), x)"), {0, 0, 1, 0}, 0, 0);
+    check_close(r.eval("grad(where(x >= 0, x * x, -x), x)"), {-1, 0, 4, 0}, 0, 0);
+    CHECK(r.error("x < [1, 2]") == "t.nnj:7:3: <: shapes (4,) and (2,) cannot be broadcast together");
+    CHECK(r.error("[1, 2] >= x") == "t.nnj:7:8: >=: shapes (2,) and (4,) cannot be broadcast together");
+    CHECK_THAT(r.error("x < y < 1"),
+               Catch::Matchers::StartsWith("t.nnj:7:7: comparisons do not chain: write (a < b) * (b < c) for both"));
+}
+
 TEST_CASE("repl: gradients match finite differences (float64)", "[repl][autodiff]") {
     Repl r;
     r.bind("x", DType::f64, Shape{7}, kPoints);
@@ -498,6 +523,7 @@ TEST_CASE("repl: the JIT gives the interpreter's answers", "[repl][jit]") {
         "x - max(x, axis=1, keepdims=1)", "reshape(x, 2, -1) * 2", "transpose(reshape(x, 2, 2, 5), 2, 0, 1)",
         "grad(sum(exp(x - max(x, axis=0, keepdims=1))), x)",
         "grad(sigmoid(x) * relu(x), x)", "grad(cross_entropy(relu(x @ w), t), w)", "grad(mse(gelu(x) @ w, t), x)",
+        "x > 0.5", "x <= a", "(x != 0) * (x == x)", "where(x >= 0, x, 0.1 * x)",
     };
     for (const auto& e : exprs) {
         INFO(e);

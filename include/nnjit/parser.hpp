@@ -3,7 +3,8 @@
 // with Python's precedence:
 //
 //   statement := NAME '=' expr | expr | ':' COMMAND args...        ('#' starts a comment)
-//   expr      := term (('+' | '-') term)*
+//   expr      := sum [('<' | '>' | '<=' | '>=' | '==' | '!=') sum]   (1 where true, else 0)
+//   sum       := term (('+' | '-') term)*
 //   term      := unary (('*' | '/' | '@') unary)*
 //   unary     := '-' unary | primary
 //   primary   := NUMBER | NAME | NAME '(' args ')' | '(' expr ')' | '[' expr (',' expr)* ']'
@@ -49,7 +50,7 @@ struct Expr {
     int column = 0;     // where the node starts (for a binary node: its operator)
     int depth = 1;      // height of the subtree, bounded by kMaxExprDepth
     double number = 0;  // Number
-    std::string name;   // Name, Call (the function), Unary/Binary (the operator: "-", "+", "@", ...)
+    std::string name;   // Name, Call (the function), Unary/Binary (the operator: "-", "+", "@", "<=", ...)
     std::vector<std::unique_ptr<Expr>> args;                               // operands, list items, positional args
     std::vector<std::pair<std::string, std::unique_ptr<Expr>>> kwargs;   // Call only
     std::vector<int> kwarg_columns;                                        // Call only
