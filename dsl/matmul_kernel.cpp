@@ -103,8 +103,9 @@ void gemm(const Tensor& a, const Tensor& b, double alpha, double beta, Tensor& o
 #ifdef NNJIT_HAVE_DNNL
     if (a.dtype() == DType::f32 && m * n * k >= kParallelProduct) {
         // oneDNN runs on OpenMP with omp_get_max_threads(): the same policy as the JIT's
-        // kernels (no more threads than idle cores, none left spinning afterwards).
-        const int threads = useful_threads(), limit = omp_get_max_threads();
+        // kernels (no more threads than idle cores, none left spinning afterwards; inside a
+        // caller's own parallel region, none but the calling thread).
+        const int threads = omp_in_parallel() ? 1 : useful_threads(), limit = omp_get_max_threads();
         omp_set_num_threads(threads);
         const dnnl_status_t status = dnnl_sgemm(dnnl_trans(A.trans), dnnl_trans(B.trans), m, n, k, alpha32,
                                                 A.storage.data<float>(), A.ld, B.storage.data<float>(), B.ld, beta32,
