@@ -6,6 +6,9 @@
 #include <dirent.h>
 #include <omp.h>
 
+#include <chrono>
+#include <thread>
+
 #include "nnjit/engine.hpp"
 #include "nnjit/graph_ops.hpp"
 #include "nnjit/thread_policy.hpp"
@@ -25,6 +28,19 @@ int process_threads() {
     return n;
 }
 
+// Whether the thread count comes down to `want` within 5 s: libgomp's release returns once
+// its workers have left their last barrier, a moment before they have exited.
+bool threads_settle_at(int want) {
+    for (int i = 0; i < 5000 && process_threads() != want; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return process_threads() == want;
+}
+
+// The thread count after 50 ms, time enough for a released worker to have exited.
+int threads_a_moment_later() {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return process_threads();
+}
+
 // One region on two threads whatever the machine's load, as nnjit's are, then the policy.
 int two_thread_region() {
     int team = 0;
@@ -41,22 +57,22 @@ TEST_CASE("thread policy: workers wait between the regions of a call and go when
     {
         const ParallelCall call;
         REQUIRE(two_thread_region() == 2);
-        CHECK(process_threads() == base + 1);  // the worker waits for the next region
+        CHECK(threads_a_moment_later() == base + 1);  // the worker waits for the next region
         REQUIRE(two_thread_region() == 2);
         {
             const ParallelCall nested;  // a program run inside another call: the outer one releases
             REQUIRE(two_thread_region() == 2);
         }
-        CHECK(process_threads() == base + 1);
+        CHECK(threads_a_moment_later() == base + 1);
     }
-    CHECK(process_threads() == base);
+    CHECK(threads_settle_at(base));
     // Outside any call a region releases its workers at once.
     REQUIRE(two_thread_region() == 2);
-    CHECK(process_threads() == base);
+    CHECK(threads_settle_at(base));
     // A call without a region releases nothing, and leaves the next region's release alone.
     { const ParallelCall idle; }
     REQUIRE(two_thread_region() == 2);
-    CHECK(process_threads() == base);
+    CHECK(threads_settle_at(base));
 }
 
 TEST_CASE("thread policy: no worker of a program's run is left after it returns", "[threads][jit]") {
@@ -69,6 +85,6 @@ TEST_CASE("thread policy: no worker of a program's run is left after it returns"
     for (const Backend backend : {Backend::jit, Backend::interp}) {
         const auto out = compile({y}, backend)->run({{"x", Tensor::randn(DType::f32, Shape{1 << 21}, 7)}});
         CHECK(out[0].shape() == Shape{1 << 21});
-        CHECK(process_threads() == base);
+        CHECK(threads_settle_at(base));
     }
 }
