@@ -108,6 +108,12 @@ TEST_CASE("expr: structural ops match their graph factories", "[expr]") {
     check(prelu(x, b), prelu(gx, gb));
     check(maximum(x, b) - minimum(x, 0.5f), maximum(gx, gb) - minimum(gx, g.constant(0.5)));
     check(equal(x, x) / 2.0f, equal(gx, gx) / 2.0);
+    check(x > b, greater(gx, gb));
+    check(x < 0.5f, greater(g.constant(0.5), gx));
+    check(x >= b, greater(gx, gb) + equal(gx, gb));
+    check(b <= x, greater(gx, gb) + equal(gb, gx));
+    check(x == b, equal(gx, gb));
+    check(x != b, 1.0 - equal(gx, gb));
     check(-x, -gx);
 }
 

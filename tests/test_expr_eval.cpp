@@ -61,6 +61,12 @@ TEST_CASE("eval: every elementwise op agrees bitwise with the interpreter", "[ex
     check_against_interpreter(greater(x, y), b);
     check_against_interpreter(equal(x, x * 1.0f), b);
     check_against_interpreter(where(greater(x, 0.0f), x, y), b);
+    // The comparison operators against the graph's greater/equal, and their 0/1 values.
+    check_against_interpreter(where(x > 0.0f, x, 0.1f * x), b);
+    check_against_interpreter((x < y) + (x >= y) * 2.0f + (x <= 0.5f) * 4.0f, b);
+    check_against_interpreter((x == x * 1.0f) - (0.0f != x), b);
+    const auto v = eval(x > y, b).to_doubles(), xs = b.at("x").to_doubles(), ys = b.at("y").to_doubles();
+    for (std::size_t i = 0; i < v.size(); ++i) CHECK(v[i] == (xs[i] > ys[i] ? 1.0 : 0.0));
     check_against_interpreter(sigmoid(2.0f * x + 0.5f) * relu(x), b);  // the benchmarks' chain
 }
 

@@ -113,6 +113,28 @@ NNJIT_EXPR_BINARY(greater, Greater)  // 1 where a > b, else 0
 NNJIT_EXPR_BINARY(equal, Equal)      // 1 where a == b, else 0
 #undef NNJIT_EXPR_BINARY
 
+// Comparisons, as the REPL's and Eigen's arrays': 1 where true, else 0. a >= b is
+// greater(a, b) + equal(a, b) (never both 1) and a != b is 1 - equal(a, b), so a NaN compares
+// false but for !=. (nnjit::Value has none of these: its == is identity.)
+template <class A, class B>
+    requires ExpressionOperands<A, B>
+constexpr auto operator>(const A& a, const B& b) { return greater(a, b); }
+template <class A, class B>
+    requires ExpressionOperands<A, B>
+constexpr auto operator<(const A& a, const B& b) { return greater(b, a); }
+template <class A, class B>
+    requires ExpressionOperands<A, B>
+constexpr auto operator>=(const A& a, const B& b) { return greater(a, b) + equal(a, b); }
+template <class A, class B>
+    requires ExpressionOperands<A, B>
+constexpr auto operator<=(const A& a, const B& b) { return greater(b, a) + equal(a, b); }
+template <class A, class B>
+    requires ExpressionOperands<A, B>
+constexpr auto operator==(const A& a, const B& b) { return equal(a, b); }
+template <class A, class B>
+    requires ExpressionOperands<A, B>
+constexpr auto operator!=(const A& a, const B& b) { return 1.0 - equal(a, b); }
+
 // prelu(x, a): x where x > 0, else a * x, with a learned slope `a` broadcast against x.
 template <Expression X, class A>
     requires ExpressionOperands<X, A>
