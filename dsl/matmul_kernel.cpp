@@ -49,7 +49,6 @@ void set_openblas_threads(int threads) {
 }
 
 #ifdef NNJIT_HAVE_DNNL
-
 char dnnl_trans(CBLAS_TRANSPOSE t) { return t == CblasTrans ? 'T' : 'N'; }
 #endif
 
