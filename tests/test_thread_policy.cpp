@@ -1,8 +1,10 @@
 // The thread policy (include/nnjit/thread_policy.hpp): OpenMP's workers stay between the
 // parallel regions of one call into nnjit and are gone when the call returns, so nothing of
-// nnjit's spins after it returns and a call's regions do not create their threads anew each.
+// nnjit's spins after it returns and a call's regions do not create their threads anew each;
+// OpenBLAS does small products on the calling thread.
 #include <catch2/catch.hpp>
 
+#include <cblas.h>
 #include <dirent.h>
 #include <omp.h>
 
@@ -87,4 +89,14 @@ TEST_CASE("thread policy: no worker of a program's run is left after it returns"
         CHECK(out[0].shape() == Shape{1 << 21});
         CHECK(threads_settle_at(base));
     }
+}
+
+TEST_CASE("thread policy: OpenBLAS does small products on the calling thread", "[threads]") {
+    // Its own workers would yield-spin on the core nnjit's next region wants (thread_policy.hpp).
+    Graph g;
+    const Value a = g.input("a", DType::f64, Shape{128, 128});
+    const Tensor data = Tensor::randn(DType::f64, Shape{128, 128}, 3);
+    const auto out = compile({matmul(a, a)}, Backend::interp)->run({{"a", data}});
+    CHECK(out[0].shape() == Shape{128, 128});
+    CHECK(openblas_get_num_threads() == 1);
 }
