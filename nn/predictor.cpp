@@ -10,6 +10,7 @@
 #include "nnjit/error.hpp"
 #include "nnjit/graph.hpp"
 #include "nnjit/nn/dataset.hpp"
+#include "nnjit/thread_policy.hpp"
 
 namespace nnjit::nn {
 namespace {
@@ -127,6 +128,7 @@ void Predictor::run(const Tensor& x, const Parameters& params, Tensor& result) c
     }
     const Tensor xc = x.contiguous();
     const std::size_t elem = dtype_size(dtype_);
+    const ParallelCall batches;  // OpenMP's workers wait from batch to batch, released after the last
     for (std::int64_t start = 0; start < n; start += batch_size_) {
         const std::int64_t rows = std::min(batch_size_, n - start);
         // Engines take contiguous tensors of the plan's shape: the rows are copied into one.
