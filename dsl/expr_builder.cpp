@@ -229,6 +229,8 @@ const std::vector<Builtin>& builtins() {
         binary<minimum>("minimum", "a", "b"),
         binary<greater>("greater", "a", "b"),
         binary<equal>("equal", "a", "b"),
+        {"clamp", {"x", "lo", "hi"}, 3, false,
+         [](Args& a) { return tensor_result(clamp(a.tensor(0), a.number(1, "lo"), a.number(2, "hi"))); }},
         {"where", {"cond", "a", "b"}, 3, false,
          [](Args& a) { return tensor_result(where(a.operand(0), a.operand(1), a.operand(2))); }},
         {"sum", {"x", "axis", "keepdims"}, 1, false, [](Args& a) { return reduce(a, &nnjit::sum, &nnjit::sum); }},

@@ -133,6 +133,17 @@ Value greater(Value a, Value b) { return ew(Op::Greater, {a, b}); }
 Value equal(Value a, Value b) { return ew(Op::Equal, {a, b}); }
 Value where(Value cond, Value a, Value b) { return ew(Op::Where, {cond, a, b}); }
 
+void check_clamp_bounds(double lo, double hi) {
+    if (!(lo <= hi)) throw UserError(fmt::format("clamp: the bounds must have lo <= hi, got lo = {}, hi = {}", lo, hi));
+}
+
+Value clamp(Value x, double lo, double hi) {
+    check_clamp_bounds(lo, hi);
+    // Two wheres: at x == lo or hi neither compare holds, so x itself is picked (gradient 1).
+    const Value l = constant_like(x, lo), h = constant_like(x, hi);
+    return where(greater(l, x), l, where(greater(x, h), h, x));
+}
+
 Value operator+(Value a, Value b) { return add(a, b); }
 Value operator-(Value a, Value b) { return sub(a, b); }
 Value operator*(Value a, Value b) { return mul(a, b); }

@@ -36,7 +36,7 @@ expressions: numbers, names, [lists], ( ), unary -, * / @ (matrix product), + -,
   comparison < > <= >= == != (1 where true, else 0; lowest precedence)
 functions: relu leaky_relu(x, alpha=0.01) prelu(x, a) sigmoid tanh elu(x, alpha=1.0) silu
   gelu softplus erfc exp expm1 log log1p sqrt abs maximum(a, b) minimum(a, b) greater(a, b)
-  equal(a, b) (1 where true, else 0) where(cond, a, b) (a where cond != 0, else b)
+  equal(a, b) (1 where true, else 0) where(cond, a, b) (a where cond != 0, else b) clamp(x, lo, hi)
   sum mean max min (x[, axis=K][, keepdims=1]) softmax(x, axis=-1) log_softmax(x, axis=-1)
   transpose(x[, axes...]) (reverses the axes by default) reshape(x, d...) (one d may be -1)
   mse(y, t) cross_entropy(logits, t) float32(x) float64(x) grad(EXPR, NAME)

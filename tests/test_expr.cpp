@@ -114,6 +114,8 @@ TEST_CASE("expr: structural ops match their graph factories", "[expr]") {
     check(b <= x, greater(gx, gb) + equal(gb, gx));
     check(x == b, equal(gx, gb));
     check(x != b, 1.0 - equal(gx, gb));
+    check(clamp(x, -0.5, 0.25), clamp(gx, -0.5, 0.25));
+    CHECK_THROWS_WITH(clamp(x, 2.0, 1.0), "clamp: the bounds must have lo <= hi, got lo = 2, hi = 1");
     check(-x, -gx);
 }
 

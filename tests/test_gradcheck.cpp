@@ -198,6 +198,9 @@ TEST_CASE("kinks follow PyTorch exactly", "[autodiff]") {
         // maximum(x, x) and minimum(x, x): each side gets half, so the total is 1
         CHECK(grad_at(dtype, {1, -3}, [](Value x) { return maximum(x, x); }) == std::vector<double>{1, 1});
         CHECK(grad_at(dtype, {1, -3}, [](Value x) { return minimum(x, x); }) == std::vector<double>{1, 1});
+        // clamp' = 1 on [lo, hi], ends included, 0 outside
+        CHECK(grad_at(dtype, {-2, -1, 0, 1, 2}, [](Value x) { return clamp(x, -1, 1); }) ==
+              std::vector<double>{0, 1, 1, 1, 0});
     }
 }
 

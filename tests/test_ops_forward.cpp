@@ -160,7 +160,17 @@ TEST_CASE("forward: ops with a slope", "[interp][forward]") {
                     {-0.5, 2, -1.5, -1});
         check_close(run_op(dtype, {a}, [](auto v) { return elu(v[0], 1.5); }),
                     map(x, [](double t) { return t > 0 ? t : 1.5 * std::expm1(t); }), transcendental_tol(dtype));
+        // clamp: the bounds where x is beyond them, x itself at and between them, NaN kept;
+        // an infinite bound leaves that side open.
+        check_exact(run_op(dtype, {a}, [](auto v) { return clamp(v[0], -0.5, 0.75); }), {-0.5, -0.5, 0, 0.75, 0.75});
+        check_exact(run_op(dtype, {a}, [](auto v) { return clamp(v[0], 0, INFINITY); }), {0, 0, 0, 0.75, 4});
+        check_exact(run_op(dtype, {a}, [](auto v) { return clamp(v[0], 1, 1); }), {1, 1, 1, 1, 1});
+        CHECK(std::isnan(run_op(dtype, {vec({NAN})}, [](auto v) { return clamp(v[0], 0, 1); }).flat(0)));
     }
+    Graph g;
+    const Value x = g.input("x", DType::f32, Shape{2});
+    CHECK_THROWS_WITH(clamp(x, 1, -1), "clamp: the bounds must have lo <= hi, got lo = 1, hi = -1");
+    CHECK_THROWS_WITH(clamp(x, NAN, 1), "clamp: the bounds must have lo <= hi, got lo = nan, hi = 1");
 }
 
 TEST_CASE("forward: transcendental ops against std:: in double", "[interp][forward]") {

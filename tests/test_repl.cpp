@@ -269,6 +269,10 @@ TEST_CASE("repl: comparisons give 1 where true and 0 where not, NaN compared as 
     check_close(r.eval("grad(x * (x > 0), x)"), {0, 0, 1, 0}, 0, 0);
     check_close(r.eval("grad(where(x >= 0, x * x, -x), x)"), {-1, 0, 4, 0}, 0, 0);
     CHECK(r.error("x < [1, 2]") == "t.nnj:7:3: <: shapes (4,) and (2,) cannot be broadcast together");
+    // clamp, written with them: x between the bounds, ends included, and its gradient 1 there.
+    check_close(r.eval("clamp(x, -0.5, 1)"), {-0.5, 0, 1, 0}, 0, 0);
+    check_close(r.eval("grad(clamp(x, 0, 2), x)"), {0, 1, 1, 1}, 0, 0);
+    CHECK(r.error("clamp(x, 1, 0)") == "t.nnj:7:1: clamp: the bounds must have lo <= hi, got lo = 1, hi = 0");
     CHECK(r.error("[1, 2] >= x") == "t.nnj:7:8: >=: shapes (2,) and (4,) cannot be broadcast together");
     CHECK_THAT(r.error("x < y < 1"),
                Catch::Matchers::StartsWith("t.nnj:7:7: comparisons do not chain: write (a < b) * (b < c) for both"));
@@ -523,7 +527,8 @@ TEST_CASE("repl: the JIT gives the interpreter's answers", "[repl][jit]") {
         "x - max(x, axis=1, keepdims=1)", "reshape(x, 2, -1) * 2", "transpose(reshape(x, 2, 2, 5), 2, 0, 1)",
         "grad(sum(exp(x - max(x, axis=0, keepdims=1))), x)",
         "grad(sigmoid(x) * relu(x), x)", "grad(cross_entropy(relu(x @ w), t), w)", "grad(mse(gelu(x) @ w, t), x)",
-        "x > 0.5", "x <= a", "(x != 0) * (x == x)", "where(x >= 0, x, 0.1 * x)",
+        "x > 0.5", "x <= a", "(x != 0) * (x == x)", "where(x >= 0, x, 0.1 * x)", "clamp(x, -0.5, 0.5)",
+        "grad(clamp(x * 2, -1, 1) * x, x)",
     };
     for (const auto& e : exprs) {
         INFO(e);

@@ -40,6 +40,11 @@ Value minimum(Value a, Value b);
 Value greater(Value a, Value b);  // 1 where a > b, else 0
 Value equal(Value a, Value b);    // 1 where a == b, else 0
 Value where(Value cond, Value a, Value b);
+// x limited to [lo, hi] (lo <= hi, either may be infinite): lo below, hi above, x between, NaN
+// stays NaN. Its gradient is 1 on [lo, hi], ends included, and 0 outside, as PyTorch's clamp
+// (at a NaN it passes the gradient on, where PyTorch gives 0). Made of where and greater.
+Value clamp(Value x, double lo, double hi);
+void check_clamp_bounds(double lo, double hi);  // the UserError of clamp's bounds, for the expression DSL's
 
 Value operator+(Value a, Value b);
 Value operator-(Value a, Value b);

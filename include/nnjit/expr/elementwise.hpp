@@ -135,6 +135,12 @@ template <class A, class B>
     requires ExpressionOperands<A, B>
 constexpr auto operator!=(const A& a, const B& b) { return 1.0 - equal(a, b); }
 
+// clamp(x, lo, hi): as the graph's clamp (graph_ops.hpp), bounds checked alike.
+template <Expression X> auto clamp(const X& x, double lo, double hi) {
+    check_clamp_bounds(lo, hi);
+    return where(lo > x, lo, where(x > hi, hi, x));
+}
+
 // prelu(x, a): x where x > 0, else a * x, with a learned slope `a` broadcast against x.
 template <Expression X, class A>
     requires ExpressionOperands<X, A>
