@@ -62,6 +62,8 @@ struct Trainer::Impl {
     std::vector<std::string> state_names;  // "<slot>/<parameter>"
     // Current parameters then current slots, in the order of outputs[2...]; point into bindings.
     std::vector<Tensor*> current;
+    // Handles onto the current parameters, which every step updates in place: predict's.
+    Parameters live;
     // The tensors run_into writes, in the order of outputs: the new parameters and slots are
     // the current ones, written over in place.
     std::vector<Tensor> results;
@@ -165,6 +167,7 @@ Trainer::Trainer(Sequential model, const Parameters& initial, Loss loss, const O
     im.bindings.emplace(kTargetName, Tensor::zeros(dt, target.shape()));
     for (const auto& e : start.entries()) im.current.push_back(&im.bindings.emplace(e.name, e.value).first->second);
     for (const auto& e : state.entries()) im.current.push_back(&im.bindings.emplace(e.name, e.value).first->second);
+    for (std::size_t i = 0; i < im.parameter_names.size(); ++i) im.live.add(im.parameter_names[i], *im.current[i]);
     for (const auto& [name, value] : scalar_values) {
         Tensor& t = im.bindings.emplace(name, Tensor::zeros(dt, Shape{})).first->second;
         set_scalar(t, value);
@@ -249,11 +252,7 @@ Parameters Trainer::optimizer_state() const {
     return p;
 }
 
-Tensor Trainer::predict(const Tensor& x) const {
-    Parameters current;  // handles onto the live buffers: valid until the next step
-    for (std::size_t i = 0; i < impl_->parameter_names.size(); ++i) current.add(impl_->parameter_names[i], *impl_->current[i]);
-    return predictor_.predict(x, current);
-}
+Tensor Trainer::predict(const Tensor& x) const { return predictor_.predict(x, impl_->live); }
 
 double Trainer::accuracy(const Tensor& x, const Tensor& target) const {
     const Tensor out = predict(x);
