@@ -34,7 +34,9 @@ constexpr std::int64_t kParallelElements = std::int64_t{1} << 20;
 
 struct Chunks {
     std::int64_t count = 1;
-    std::int64_t per_chunk = 0;  // rows, or elements of the single row
+    // Rows; or, of the single row, elements (a loop) or columns (a softmax of side-by-side
+    // slices: each slice is whole in one chunk).
+    std::int64_t per_chunk = 0;
     bool by_rows = true;
 };
 
@@ -43,15 +45,16 @@ Chunks chunks_of(const KernelSpec& spec) {
     const std::int64_t rows = spec.rows(), len = spec.row_length();
     const std::int64_t want = std::clamp<std::int64_t>((rows * len + kChunkElements - 1) / kChunkElements, 1, kMaxChunks);
     Chunks c;
-    if (rows == 1 && spec.normalize == KernelSpec::Normalize::none) {  // a softmax row is never split
-        c.by_rows = false;
-        c.per_chunk = (len + want - 1) / want;
-        c.per_chunk = (c.per_chunk + 63) / 64 * 64;  // whole vectors at every chunk start
-    } else {
+    const bool normalize = spec.normalize != KernelSpec::Normalize::none;
+    c.by_rows = rows > 1 || (normalize && spec.columns == 1);  // a softmax row of one slice is never split
+    const std::int64_t total = c.by_rows ? rows : normalize ? spec.columns : len;
+    if (c.by_rows) {
         c.per_chunk = (rows + want - 1) / want;
+    } else {
+        c.per_chunk = (total + want - 1) / want;
+        c.per_chunk = (c.per_chunk + 63) / 64 * 64;  // whole vectors at every chunk start
     }
     c.per_chunk = std::max<std::int64_t>(c.per_chunk, 1);
-    const std::int64_t total = c.by_rows ? rows : len;
     c.count = std::max<std::int64_t>(1, (total + c.per_chunk - 1) / c.per_chunk);
     return c;
 }

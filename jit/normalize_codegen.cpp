@@ -52,7 +52,16 @@ public:
         Value* args = &*arg++;
         Value* row_begin = &*arg++;
         Value* row_end = &*arg++;
+        // The columns of a row to do (a row of side-by-side slices may be split across chunks;
+        // the executor passes (0, row length) for whole rows).
+        Value* column_begin = &*arg++;
+        Value* column_end = &*arg++;
         b_.SetInsertPoint(block("entry"));
+        if (spec_.columns > 1) {
+            const std::uint64_t room = kTile + lanes_;  // a tile and its rest vector
+            maxima_ = b_.CreateAlloca(m_.elem, b_.getInt64(room));
+            sums_ = b_.CreateAlloca(m_.elem, b_.getInt64(room));
+        }
         Value* x_base = b_.CreateLoad(b_.getPtrTy(), args);
         Value* y_base = b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getPtrTy(), args, 1));
         loop("row", row_begin, row_end, 1, {}, [&](Value* row, const std::vector<Value*>&) {
@@ -60,7 +69,7 @@ public:
             Value* x = b_.CreateGEP(m_.elem, x_base, offset);
             Value* y = b_.CreateGEP(m_.elem, y_base, offset);
             if (spec_.columns == 1) normalize_row(x, y);
-            else normalize_columns(x, y);
+            else normalize_columns(x, y, column_begin, column_end);
             return std::vector<Value*>{};
         });
         b_.CreateRetVoid();
@@ -76,6 +85,8 @@ private:
     LlvmMath m_;
     std::uint64_t len_;
     llvm::Function* fn_ = nullptr;
+    Value* maxima_ = nullptr;  // normalize_columns' stack rows: a tile's maxima (then shifts)
+    Value* sums_ = nullptr;    // and sums (then, for log_softmax, their logarithms)
 
     llvm::Type* i64() { return b_.getInt64Ty(); }
     llvm::BasicBlock* block(const llvm::Twine& name) { return llvm::BasicBlock::Create(ctx_, name, fn_); }
@@ -213,46 +224,130 @@ private:
         over_rest(result);
     }
 
-    // Along another axis: the row's slices side by side, a vector of them at a time, each lane
-    // doing the interpreter's normalize_columns for its slice (sequential maximum and sum).
-    void normalize_columns(Value* x, Value* y) {
-        const auto columns = static_cast<std::uint64_t>(spec_.columns);
-        const std::uint64_t whole = columns / lanes_ * lanes_;
-        if (whole > 0)
-            loop("columns", b_.getInt64(0), b_.getInt64(whole), lanes_, {}, [&](Value* j, const std::vector<Value*>&) {
-                normalize_column_vector(x, y, j, nullptr);
-                return std::vector<Value*>{};
-            });
-        if (whole < columns) normalize_column_vector(x, y, b_.getInt64(whole), lane_mask(columns - whole));
+    // Along another axis: the row's slices side by side, each lane of a vector doing the
+    // interpreter's normalize_columns for its slice, in its order: each pass sweeps the rows
+    // of a tile of kTile slices element by element (contiguous memory), keeping the tile's
+    // maxima and sums in two stack rows. Slices [first, last) of the row: `first` is a
+    // multiple of the vector's lanes (chunks start at multiples of 64), so only the tile that
+    // holds the row's last slice has a rest.
+    static constexpr std::uint64_t kTile = 1024;
+
+    void normalize_columns(Value* x, Value* y, Value* first, Value* last) {
+        if (static_cast<std::uint64_t>(spec_.columns) <= kRegisterVectors * lanes_) {
+            normalize_few_columns(x, y);  // one chunk: at most 64 slices
+            return;
+        }
+        Value* end = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, last, b_.getInt64(spec_.columns));
+        loop("tiles", first, end, kTile, {}, [&](Value* t, const std::vector<Value*>&) {
+            Value* tile_end = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, end, b_.CreateAdd(t, b_.getInt64(kTile)));
+            normalize_column_tile(x, y, t, tile_end);
+            return std::vector<Value*>{};
+        });
     }
 
-    // The slices j, j + 1, ... one per lane (`mask`: those that exist).
-    void normalize_column_vector(Value* x, Value* y, Value* j, Value* mask) {
+    // A row of at most kRegisterVectors vectors of slices: their maxima and sums stay in
+    // registers over the sweeps (the stack rows' store and reload would be the loop's longest
+    // chain). Same operations, same order.
+    static constexpr unsigned kRegisterVectors = 4;
+
+    void normalize_few_columns(Value* x, Value* y) {
         const double inf = std::numeric_limits<double>::infinity();
         const auto columns = static_cast<std::uint64_t>(spec_.columns);
-        // body(index of element a of the lanes' slices, state) for a = 0, 1, ... along the axis.
-        auto along = [&](const char* name, std::vector<Value*> state, const auto& body) {
-            return loop(name, b_.getInt64(0), b_.getInt64(len_ / columns), 1, std::move(state),
+        std::vector<std::pair<std::uint64_t, Value*>> vectors;  // (first slice, lane mask or null)
+        for (std::uint64_t j = 0; j < columns; j += lanes_)
+            vectors.emplace_back(j, j + lanes_ <= columns ? nullptr : lane_mask(columns - j));
+        // state = f(element index, vector k, state) over the rows along the axis.
+        auto sweep = [&](const char* name, std::vector<Value*> start, const auto& f) {
+            return loop(name, b_.getInt64(0), b_.getInt64(len_ / columns), 1, std::move(start),
                         [&](Value* a, const std::vector<Value*>& s) {
-                            return body(b_.CreateAdd(b_.CreateMul(a, b_.getInt64(columns)), j), s);
+                            Value* row_start = b_.CreateMul(a, b_.getInt64(columns));
+                            std::vector<Value*> next(s.size());
+                            for (std::size_t k = 0; k < vectors.size(); ++k)
+                                next[k] = f(b_.CreateAdd(row_start, b_.getInt64(vectors[k].first)), k, s);
+                            return next;
                         });
         };
-        Value* hi = along("max", {m_.c(-inf)}, [&](Value* i, const std::vector<Value*>& s) {
-            return std::vector<Value*>{pick_max(load_rest(x, i, mask), s[0])};
-        })[0];
-        Value* infinite = b_.CreateFCmpOEQ(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, hi), m_.c(inf));
-        Value* shift = b_.CreateSelect(infinite, m_.c(0), hi);
-        Value* total = along("sum", {m_.c(0)}, [&](Value* i, const std::vector<Value*>& s) {
-            Value* e = m_.exp(m_.sub(load_rest(x, i, mask), shift));
+        auto mask = [&](std::size_t k) { return vectors[k].second; };
+        std::vector<Value*> shift = sweep("max", std::vector<Value*>(vectors.size(), m_.c(-inf)),
+                                          [&](Value* i, std::size_t k, const std::vector<Value*>& s) {
+                                              return pick_max(load_rest(x, i, mask(k)), s[k]);
+                                          });
+        for (Value*& hi : shift) {
+            Value* infinite = b_.CreateFCmpOEQ(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, hi), m_.c(inf));
+            hi = b_.CreateSelect(infinite, m_.c(0), hi);
+        }
+        std::vector<Value*> total = sweep("sum", std::vector<Value*>(vectors.size(), m_.c(0)),
+                                          [&](Value* i, std::size_t k, const std::vector<Value*>& s) {
+                                              Value* e = m_.exp(m_.sub(load_rest(x, i, mask(k)), shift[k]));
+                                              if (!is_log()) store_rest(e, y, i, mask(k));
+                                              return b_.CreateFAdd(s[k], e);
+                                          });
+        if (is_log())
+            for (Value*& t : total) t = m_.log(t);
+        sweep("out", std::vector<Value*>(vectors.size(), m_.c(0)), [&](Value* i, std::size_t k, const std::vector<Value*>& s) {
+            Value* v = is_log() ? m_.sub(m_.sub(load_rest(x, i, mask(k)), shift[k]), total[k])
+                                : m_.div(load_rest(y, i, mask(k)), total[k]);
+            store_rest(v, y, i, mask(k));
+            return s[k];
+        });
+    }
+
+    // f(slice index j, lane mask or null) for the vectors of slices [t, t_end).
+    template <class F> void over_tile(Value* t, Value* t_end, const F& f) {
+        const auto columns = static_cast<std::uint64_t>(spec_.columns);
+        const std::uint64_t whole = columns / lanes_ * lanes_;
+        loop("vectors", t, b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, t_end, b_.getInt64(whole)), lanes_, {},
+             [&](Value* j, const std::vector<Value*>&) {
+                 f(j, nullptr);
+                 return std::vector<Value*>{};
+             });
+        if (whole == columns) return;
+        auto* rest = block("rest");
+        auto* done = block("rest.end");
+        b_.CreateCondBr(b_.CreateICmpSGT(t_end, b_.getInt64(whole)), rest, done);
+        b_.SetInsertPoint(rest);
+        f(b_.getInt64(whole), lane_mask(columns - whole));
+        b_.CreateBr(done);
+        b_.SetInsertPoint(done);
+    }
+
+    void normalize_column_tile(Value* x, Value* y, Value* t, Value* t_end) {
+        const double inf = std::numeric_limits<double>::infinity();
+        const auto columns = static_cast<std::uint64_t>(spec_.columns);
+        // State of slice j: element j - t of a stack row (whole vectors: the rest's dead lanes too).
+        auto state = [&](Value* row, Value* j) { return at(row, b_.CreateSub(j, t)); };
+        auto load_state = [&](Value* row, Value* j) { return b_.CreateAlignedLoad(m_.vec, state(row, j), align()); };
+        auto store_state = [&](Value* v, Value* row, Value* j) { b_.CreateAlignedStore(v, state(row, j), align()); };
+        // f(element index, j, mask) over the tile's elements, row after row along the axis.
+        auto sweep = [&](const char* name, const auto& f) {
+            loop(name, b_.getInt64(0), b_.getInt64(len_ / columns), 1, {}, [&](Value* a, const std::vector<Value*>&) {
+                Value* row_start = b_.CreateMul(a, b_.getInt64(columns));
+                over_tile(t, t_end, [&](Value* j, Value* mask) { f(b_.CreateAdd(row_start, j), j, mask); });
+                return std::vector<Value*>{};
+            });
+        };
+        over_tile(t, t_end, [&](Value* j, Value*) {
+            store_state(m_.c(-inf), maxima_, j);
+            store_state(m_.c(0), sums_, j);
+        });
+        sweep("max", [&](Value* i, Value* j, Value* mask) {
+            store_state(pick_max(load_rest(x, i, mask), load_state(maxima_, j)), maxima_, j);
+        });
+        over_tile(t, t_end, [&](Value* j, Value*) {  // the shift, in place of the maximum
+            Value* hi = load_state(maxima_, j);
+            Value* infinite = b_.CreateFCmpOEQ(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, hi), m_.c(inf));
+            store_state(b_.CreateSelect(infinite, m_.c(0), hi), maxima_, j);
+        });
+        sweep("sum", [&](Value* i, Value* j, Value* mask) {
+            Value* e = m_.exp(m_.sub(load_rest(x, i, mask), load_state(maxima_, j)));
             if (!is_log()) store_rest(e, y, i, mask);
-            return std::vector<Value*>{b_.CreateFAdd(s[0], e)};
-        })[0];
-        Value* log_total = is_log() ? m_.log(total) : nullptr;
-        along("out", {}, [&](Value* i, const std::vector<Value*>&) {
-            Value* v = is_log() ? m_.sub(m_.sub(load_rest(x, i, mask), shift), log_total)
-                                : m_.div(load_rest(y, i, mask), total);
+            store_state(b_.CreateFAdd(load_state(sums_, j), e), sums_, j);
+        });
+        if (is_log()) over_tile(t, t_end, [&](Value* j, Value*) { store_state(m_.log(load_state(sums_, j)), sums_, j); });
+        sweep("out", [&](Value* i, Value* j, Value* mask) {
+            Value* v = is_log() ? m_.sub(m_.sub(load_rest(x, i, mask), load_state(maxima_, j)), load_state(sums_, j))
+                                : m_.div(load_rest(y, i, mask), load_state(sums_, j));
             store_rest(v, y, i, mask);
-            return std::vector<Value*>{};
         });
     }
 };

@@ -622,12 +622,14 @@ TEST_CASE("jit: structural ops and losses (the interpreter's kernels between fus
 
 TEST_CASE("jit: softmax and log_softmax along any axis are kernels giving the interpreter's bits", "[jit]") {
     // Rows shorter and longer than the 16 running lanes, with and without a rest; several
-    // chunks of rows (2^21 elements); NaN, infinities and all -inf rows (test_data); a row
+    // chunks of rows (2^18 elements and more); NaN, infinities and all -inf rows (test_data); a row
     // read through a reshape, one after elementwise work, and one written over its input.
     // Along the other axes: slices side by side fewer than, as many as and more than a
-    // vector's lanes, with a rest or none.
-    const Shape shapes[] = {Shape{1},     Shape{15},     Shape{16},         Shape{17},
-                            Shape{3, 10}, Shape{5, 1037}, Shape{2, 3, 33}, Shape{(1 << 13) + 1, 256}};
+    // vector's lanes, with a rest or none; one row of 256 or 300 slices split across chunks
+    // (under 4 MiB in float64 too).
+    const Shape shapes[] = {Shape{1},     Shape{15},      Shape{16},       Shape{17},
+                            Shape{3, 10}, Shape{5, 1037}, Shape{2, 3, 33}, Shape{1025, 256},
+                            Shape{1001, 300}};
     for (DType dtype : {DType::f32, DType::f64}) {
         for (const Shape& shape : shapes) {
             Graph g;
@@ -656,6 +658,13 @@ TEST_CASE("jit: softmax and log_softmax along any axis are kernels giving the in
             CHECK_THAT(plan, Catch::Matchers::Contains("=log_softmax"));
             CHECK_THAT(plan, !Catch::Matchers::Contains("node   %"));  // no interpreter step
         }
+    }
+    // A row of many slices past 4 MiB stays the interpreter's step (faster there).
+    {
+        Graph g;
+        const Value x = g.input("x", DType::f32, Shape{8193, 128});
+        CHECK_THAT(inspect_jit({softmax(x, 0)}).fused_plan, Catch::Matchers::Contains("node   %"));
+        CHECK_THAT(inspect_jit({softmax(x, 1)}).fused_plan, !Catch::Matchers::Contains("node   %"));
     }
     // Written over its own input (declared in place): the same values.
     Graph g;
