@@ -4,7 +4,8 @@
 // input; broadcast_to / reshape / transpose of a materialised tensor are read in place
 // through strides; scalar constants are folded into the code; softmax and log_softmax of a
 // contiguous tensor are kernels of their own (a row of slices at a time). Everything else
-// (matmul, cast, softmax over a strided view, ...) is a step the interpreter's kernel runs.
+// (matmul, cast, softmax over a strided view or over rows of many slices past 4 MiB, ...) is a
+// step the interpreter's kernel runs.
 #pragma once
 
 #include <string>
