@@ -57,7 +57,7 @@ public:
         Value* column_begin = &*arg++;
         Value* column_end = &*arg++;
         b_.SetInsertPoint(block("entry"));
-        if (spec_.columns > 1) {
+        if (static_cast<std::uint64_t>(spec_.columns) > kRegisterVectors * lanes_) {  // normalize_column_tile's
             const std::uint64_t room = kTile + lanes_;  // a tile and its rest vector
             maxima_ = b_.CreateAlloca(m_.elem, b_.getInt64(room));
             sums_ = b_.CreateAlloca(m_.elem, b_.getInt64(room));
@@ -139,6 +139,12 @@ private:
     Value* load_scalar(Value* base, std::uint64_t i) { return b_.CreateLoad(m_.elem, at(base, b_.getInt64(i))); }
     // v > best ? v : best, the interpreter's pick_max.
     Value* pick_max(Value* v, Value* best) { return b_.CreateSelect(b_.CreateFCmpOGT(v, best), v, best); }
+    // hi, or 0 where hi is infinite: the interpreter's shift_of (scalar or vector).
+    Value* shift_of(Value* hi) {
+        Value* infinite = b_.CreateFCmpOEQ(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, hi),
+                                           llvm::ConstantFP::getInfinity(hi->getType()));
+        return b_.CreateSelect(infinite, llvm::ConstantFP::get(hi->getType(), 0.0), hi);
+    }
 
     // The element `lane` of a block held as vectors_per_block() vectors.
     Value* lane_of(const std::vector<Value*>& vectors, unsigned lane) {
@@ -185,8 +191,7 @@ private:
         Value* hi = scalar(-inf);
         for (unsigned l = 0; l < kLanes; ++l) hi = pick_max(lane_of(maxima, l), hi);
         for (std::uint64_t i = whole_blocks_end(); i < len_; ++i) hi = pick_max(load_scalar(x, i), hi);
-        Value* infinite = b_.CreateFCmpOEQ(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, hi), scalar(inf));
-        Value* shift = splat(b_.CreateSelect(infinite, scalar(0), hi));
+        Value* shift = splat(shift_of(hi));
 
         // exp(x - shift), stored for softmax, summed.
         auto exp_at = [&](Value* i, Value* mask) { return m_.exp(m_.sub(load_rest(x, i, mask), shift)); };
@@ -272,10 +277,7 @@ private:
                                           [&](Value* i, std::size_t k, const std::vector<Value*>& s) {
                                               return pick_max(load_rest(x, i, mask(k)), s[k]);
                                           });
-        for (Value*& hi : shift) {
-            Value* infinite = b_.CreateFCmpOEQ(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, hi), m_.c(inf));
-            hi = b_.CreateSelect(infinite, m_.c(0), hi);
-        }
+        for (Value*& hi : shift) hi = shift_of(hi);
         std::vector<Value*> total = sweep("sum", std::vector<Value*>(vectors.size(), m_.c(0)),
                                           [&](Value* i, std::size_t k, const std::vector<Value*>& s) {
                                               Value* e = m_.exp(m_.sub(load_rest(x, i, mask(k)), shift[k]));
@@ -334,9 +336,7 @@ private:
             store_state(pick_max(load_rest(x, i, mask), load_state(maxima_, j)), maxima_, j);
         });
         over_tile(t, t_end, [&](Value* j, Value*) {  // the shift, in place of the maximum
-            Value* hi = load_state(maxima_, j);
-            Value* infinite = b_.CreateFCmpOEQ(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, hi), m_.c(inf));
-            store_state(b_.CreateSelect(infinite, m_.c(0), hi), maxima_, j);
+            store_state(shift_of(load_state(maxima_, j)), maxima_, j);
         });
         sweep("sum", [&](Value* i, Value* j, Value* mask) {
             Value* e = m_.exp(m_.sub(load_rest(x, i, mask), load_state(maxima_, j)));
