@@ -346,7 +346,7 @@ Operand Builder::eval_list(const Expr& e) {
 Operand Builder::eval_binary(const Expr& e) {
     Operand a = eval(*e.args[0]);
     Operand b = eval(*e.args[1]);
-    if (e.name.size() == 2 || e.name == "<" || e.name == ">") return compare(e, a, b);
+    if (is_comparison(e.name)) return compare(e, a, b);
     const char op = e.name[0];
     if (a.number && b.number) {
         const double x = *a.number, y = *b.number;

@@ -66,10 +66,7 @@ public:
 
 private:
     static bool is_punct(const Token& t, std::string_view p) { return t.kind == Token::Kind::Punct && t.text == p; }
-    static bool is_comparison(const Token& t) {
-        return t.kind == Token::Kind::Punct && (t.text == "<" || t.text == ">" || t.text == "<=" || t.text == ">=" ||
-                                                t.text == "==" || t.text == "!=");
-    }
+    static bool is_comparison(const Token& t) { return t.kind == Token::Kind::Punct && nnjit::is_comparison(t.text); }
 
     [[noreturn]] static void too_deep(int column) {
         throw ParseError(column, fmt::format("expression nested too deeply (the limit is {} levels)", kMaxExprDepth));
@@ -323,6 +320,10 @@ void sexpr(const Expr& e, std::string& out) {
 }
 
 }  // namespace
+
+bool is_comparison(std::string_view op) {
+    return op == "<" || op == ">" || op == "<=" || op == ">=" || op == "==" || op == "!=";
+}
 
 ExprPtr parse_expression(std::string_view text, int first_column) {
     Parser p(text, first_column);

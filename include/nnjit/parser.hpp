@@ -78,6 +78,9 @@ ExprPtr parse_expression(std::string_view text, int first_column = 1);
 // Parses one line. Throws ParseError.
 Statement parse_statement(std::string_view line);
 
+// Whether a Binary node's operator is a comparison: < > <= >= == !=.
+bool is_comparison(std::string_view op);
+
 // The expression as fully parenthesised text, e.g. `(+ 1 (* 2 x))`: for tests and debugging.
 std::string to_sexpr(const Expr& e);
 
