@@ -20,6 +20,7 @@
 // loop body is the interpreter's arithmetic, W lanes at a time.
 #include "codegen.hpp"
 
+#include <llvm/Analysis/VectorUtils.h>
 #include <llvm/IR/BasicBlock.h>
 #include <llvm/IR/Function.h>
 
@@ -64,17 +65,21 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
 //                  popcount of the comparison's lane mask, into a 64-bit integer register;
 //  count_columns:  a counter per column over the rows (the same buffer for every row): an
 //                  8-bit integer per column in a scratch row on the stack, one byte-vector add
-//                  per vector, added to the buffer every kCountRowBlock rows;
+//                  per iteration of the vector loop (its vectors' masks side by side), added to
+//                  the buffer every kCountRowBlock rows;
 //  extreme_columns: a float32 max or min per column over the rows: as count_columns, a
 //                  scratch row on the stack, here of float32 (one load, max and store per
 //                  vector, where the float64 buffer costs two of each and two conversions),
 //                  combined into the buffer every kCountRowBlock rows;
 //  count_rare_zeros: a count_total of equal(a, 0) where a is stored, never negative, and 0
 //                  only where its input underflows (sigmoid, exp, softplus: rarely_zero_store).
-//                  The loop keeps min a in a vector register, one min on the add pipes, where
-//                  the compare would take a slot of the two FMA pipes these ops keep busy (on
-//                  Zen 4: README, "What limits the kernels"); only a row whose minimum is 0 is
-//                  counted, from its stored values, after it.
+//                  The loop keeps the minimum of a's input u in a vector register, one min on
+//                  the add pipes, where the compare would take a slot of the two FMA pipes these
+//                  ops keep busy (on Zen 4: README, "What limits the kernels"); only a row whose
+//                  least u is below rare_zero_bound is counted, from its stored values, after it.
+//                  The min of u rather than of a: u is ready early in the vector's dependency
+//                  chain, a at its end, where a min waits in the scheduler (sigmoid's diagnostics
+//                  measured ~2 points cheaper).
 // Counts are integers, added as integers and stored as float64 integers (exact below 2^53),
 // so they come out the same whatever the order and the split into chunks; so do maxima and
 // minima, exact in float64.
@@ -110,6 +115,15 @@ int rarely_zero_store(const KernelSpec& spec, const KernelSpec::Reduction& r) {
     const auto at = std::find(spec.stores.begin(), spec.stores.end(), a);
     return at == spec.stores.end() ? -1 : static_cast<int>(at - spec.stores.begin());
 }
+
+// The input u of the a counted by a count_rare_zeros reduction (a = sigmoid(u), exp(u) or softplus(u)).
+int rare_zero_input(const KernelSpec& spec, const KernelSpec::Reduction& r) {
+    const int a = spec.stores[static_cast<std::size_t>(rarely_zero_store(spec, r))];
+    return spec.instrs[static_cast<std::size_t>(a)].args[0];
+}
+
+// Below this u, sigmoid(u), exp(u) and softplus(u) may be 0 (they are about e^u, normal above it).
+double rare_zero_bound(DType dtype) { return dtype == DType::f32 ? -87.0 : -708.0; }
 
 Accumulation accumulation_of(const KernelSpec& spec, const KernelSpec::Reduction& r) {
     const auto& s = r.acc_strides;
@@ -372,7 +386,9 @@ private:
         });
     }
 
-    llvm::VectorType* count_type() { return llvm::FixedVectorType::get(b_.getInt8Ty(), lanes_); }
+    llvm::VectorType* count_type(unsigned lanes = 0) {
+        return llvm::FixedVectorType::get(b_.getInt8Ty(), lanes ? lanes : lanes_);
+    }
     llvm::VectorType* count_lanes_type() { return llvm::FixedVectorType::get(b_.getInt32Ty(), lanes_); }
 
     // What scratch row r holds at the start of a block: no counts, or the identity of its max/min.
@@ -381,9 +397,10 @@ private:
         return identity(spec_.reductions[r].combine, m_.vec);
     }
 
-    Value* load_scratch(std::size_t r, Value* col, Value* mask) {
+    // `lanes`: the count lanes loaded (several vectors' worth at once); 0 for one vector.
+    Value* load_scratch(std::size_t r, Value* col, Value* mask, unsigned lanes = 0) {
         const bool counts = acc_[r] == Accumulation::count_columns;
-        llvm::Type* type = counts ? count_type() : m_.vec;
+        llvm::Type* type = counts ? count_type(lanes) : m_.vec;
         auto* p = b_.CreateGEP(counts ? b_.getInt8Ty() : m_.elem, scratch_[r], col);
         const llvm::Align align(counts ? 1 : esize_.value());
         if (mask) return b_.CreateMaskedLoad(type, p, align, mask, scratch_start(r));
@@ -621,8 +638,9 @@ private:
         return b_.GetInsertBlock();
     }
 
-    // The zeros of the row for count_rare_zeros reduction r, whose loop left min a in the lanes
-    // of `least_lanes`: none when it is above 0, else counted from the stored row.
+    // The zeros of the row for count_rare_zeros reduction r, whose loop left the least input u in
+    // the lanes of `least_lanes`: none when it is at least rare_zero_bound, else counted from the
+    // stored row.
     Value* rare_zeros_of_row(std::size_t r, Value* least_lanes) {
         auto* pre = b_.GetInsertBlock();
         auto* count_block = block("zeros.count");
@@ -631,7 +649,7 @@ private:
         // minps rather than a chain of scalar NaN checks.
         auto* least = b_.CreateFPMinReduce(least_lanes);
         llvm::cast<llvm::Instruction>(least)->setHasNoNaNs(true);
-        Value* some = b_.CreateFCmpOEQ(least, llvm::ConstantFP::get(m_.elem, 0.0));
+        Value* some = b_.CreateFCmpOLT(least, llvm::ConstantFP::get(m_.elem, rare_zero_bound(spec_.dtype)));
         b_.CreateCondBr(some, count_block, join);
 
         b_.SetInsertPoint(count_block);
@@ -803,11 +821,25 @@ private:
             for (std::size_t k = 0; k < code[0].size(); ++k)
                 for (std::size_t c = 1; c < cols.size(); ++c) code[c][k]->moveAfter(code[c - 1][k]);
         std::vector<Value*> out(accs);
+        std::vector<std::vector<Value*>> column_hits(spec_.reductions.size());
         for (std::size_t c = 0; c < cols.size(); ++c) {
             emit_stores(values[c], cols[c], mask, streaming);
-            out = emit_accumulation(values[c], cols[c], mask, out);
+            out = emit_accumulation(values[c], cols[c], mask, out, column_hits);
         }
+        add_column_hits(column_hits, cols.front(), mask);
         return combine_extrema(values, mask, out);
+    }
+
+    // The per-column counts of one iteration: the vectors' hits (-1 where counted, 0 elsewhere,
+    // of contiguous columns) side by side, added to the scratch row with one load, add and
+    // store (64 bytes for four 16-lane vectors) rather than one each per vector.
+    void add_column_hits(const std::vector<std::vector<Value*>>& column_hits, Value* col, Value* mask) {
+        for (std::size_t r = 0; r < column_hits.size(); ++r) {
+            if (column_hits[r].empty()) continue;
+            const auto lanes = static_cast<unsigned>(column_hits[r].size()) * lanes_;
+            Value* hits = b_.CreateSExt(llvm::concatenateVectors(b_, column_hits[r]), count_type(lanes));
+            store_scratch(r, b_.CreateAdd(load_scratch(r, col, mask, lanes), hits), col, mask);
+        }
     }
 
     void emit_stores(const std::vector<Value*>& v, Value* col, Value* mask, bool streaming) {
@@ -854,17 +886,17 @@ private:
     // Adds one vector's reduced values to the accumulators (but register maxima and minima:
     // combine_extrema); returns the new value of each register accumulator.
     std::vector<Value*> emit_accumulation(const std::vector<Value*>& v, Value* col, Value* mask,
-                                          const std::vector<Value*>& accs) {
+                                          const std::vector<Value*>& accs, std::vector<std::vector<Value*>>& column_hits) {
         std::vector<Value*> out(accs.size(), nullptr);
         for (std::size_t r = 0; r < spec_.reductions.size(); ++r) {
             Value* x = v[static_cast<std::size_t>(spec_.reductions[r].value)];
             switch (acc_[r]) {
             case Accumulation::count_rare_zeros: {
-                // min(a, acc) as x86's minps: a NaN (never 0) leaves acc as it was.
-                const auto store = static_cast<std::size_t>(rarely_zero_store(spec_, spec_.reductions[r]));
-                Value* a = v[static_cast<std::size_t>(spec_.stores[store])];
-                if (mask) a = b_.CreateSelect(mask, a, m_.c(std::numeric_limits<double>::infinity()));
-                out[r] = m_.min(a, accs[r]);
+                // min(u, acc) as x86's minps, u the input of a: a NaN (whose a is NaN, never 0)
+                // leaves acc as it was.
+                Value* u = v[static_cast<std::size_t>(rare_zero_input(spec_, spec_.reductions[r]))];
+                if (mask) u = b_.CreateSelect(mask, u, m_.c(std::numeric_limits<double>::infinity()));
+                out[r] = m_.min(u, accs[r]);
                 break;
             }
             case Accumulation::count_total:
@@ -880,9 +912,7 @@ private:
                 } else {
                     // Counted down, modulo 256 (the block's count is the negated byte): adding
                     // the sign-extended comparison (-1 on a hit) lets the load fold into the add.
-                    Value* hits = b_.CreateSExt(in_mask, count_type());
-                    if (complement) hits = b_.CreateSub(b_.CreateSExt(all, count_type()), hits);
-                    store_scratch(r, b_.CreateAdd(load_scratch(r, col, mask), hits), col, mask);
+                    column_hits[r].push_back(complement ? b_.CreateXor(all, in_mask) : in_mask);
                 }
                 break;
             }
