@@ -1,10 +1,13 @@
 #include "nnjit/thread_policy.hpp"
 
-#include <algorithm>
-#include <cmath>
+#include <omp.h>
 #include <stdlib.h>
 
-#include <omp.h>
+#include <chrono>
+#include <mutex>
+#include <optional>
+
+#include "machine_load.hpp"
 
 namespace nnjit {
 
@@ -18,16 +21,34 @@ void release_workers() {
     workers_waiting = false;
 }
 
+// Cores the other processes kept busy between the last two readings of the machine, taken
+// when a thread count is asked for, at least kReadingInterval apart; nullopt until there are two.
+std::optional<double> recent_others_busy() {
+    constexpr auto kReadingInterval = std::chrono::milliseconds(100);
+    static std::mutex mutex;
+    static std::optional<CpuReading> last;
+    static std::optional<double> others;
+    const std::lock_guard lock(mutex);
+    if (last && std::chrono::steady_clock::now() - last->at < kReadingInterval) return others;
+    const std::optional<CpuReading> now = read_cpu();
+    if (!now) return std::nullopt;
+    if (last)
+        if (const auto busy = others_busy_cores(*last, *now)) others = busy;
+    last = now;
+    return others;
+}
+
 }  // namespace
 
 int useful_threads() {
     const int limit = omp_get_max_threads();
     if (limit < 2) return 1;
+    const int cores = omp_get_num_procs();
+    if (const auto others = recent_others_busy()) return threads_for(cores, *others, limit);
+    // No measurement yet: the 1-minute load average, of which our own running thread is a part.
     double load[1];
     if (::getloadavg(load, 1) != 1) return limit;
-    // Our own running thread is part of that load, hence the + 1.
-    const double idle = static_cast<double>(omp_get_num_procs()) + 1.0 - load[0];
-    return static_cast<int>(std::clamp(std::lround(idle), 1L, static_cast<long>(limit)));
+    return threads_for(cores, load[0] - 1.0, limit);
 }
 
 ParallelCall::ParallelCall() { ++open_calls; }

@@ -4,10 +4,13 @@
 
 namespace nnjit {
 
-// Threads worth using for one parallel region now: OpenMP's limit, capped by the cores that
-// are idle by the 1-minute load average. On a machine with no idle core a fork/join costs
-// scheduler time slices, not microseconds: measured on a 2-core machine at load 10, a
-// 2M-element kernel took 20 ms on two threads and 1 ms on one.
+// Threads worth using for one parallel region now: OpenMP's limit, capped by the cores the
+// other processes left idle over the last ~0.1 s or more (the machine's busy time less this
+// process's own; before there are two readings, the 1-minute load average). On a machine with
+// no idle core a fork/join costs scheduler time slices, not microseconds: measured on a 2-core
+// machine at load 10, a 2M-element kernel took 20 ms on two threads and 1 ms on one. The load
+// average alone lags: a minute after other work ended (or after nnjit's own two threads) it
+// still showed a core taken, and training ran on one thread on an idle machine.
 int useful_threads();
 
 // After a parallel region libgomp's workers busy-wait for the next one (~300k iterations by

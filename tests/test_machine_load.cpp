@@ -1,0 +1,95 @@
+// The machine-load measurement behind the thread policy (dsl/machine_load.hpp): /proc/stat's
+// busy time read right, this process's own CPU time taken out of it, and the threads left.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "machine_load.hpp"
+
+using namespace nnjit;
+using namespace std::chrono_literals;
+
+namespace {
+
+CpuReading reading(double at_s, double machine_busy_s, double own_s) {
+    const auto at = std::chrono::steady_clock::time_point{} + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                                  std::chrono::duration<double>(at_s));
+    return CpuReading{at, machine_busy_s, own_s};
+}
+
+// Spins the calling thread for `d`.
+void spin_for(std::chrono::milliseconds d) {
+    const auto end = std::chrono::steady_clock::now() + d;
+    volatile unsigned sink = 0;
+    while (std::chrono::steady_clock::now() < end) sink = sink + 1;
+}
+
+}  // namespace
+
+TEST_CASE("machine load: /proc/stat's cpu line gives its busy seconds", "[threads]") {
+    // user nice system idle iowait irq softirq steal guest guest_nice: idle and iowait are not busy.
+    const auto busy = machine_busy_seconds("cpu  100 20 30 400 50 6 7 8 0 0", 100);
+    REQUIRE(busy.has_value());
+    CHECK(*busy == Approx(1.71));
+    CHECK(machine_busy_seconds("cpu  100 20 30 400 50 6 7 8", 1000) == Approx(0.171));
+    CHECK_FALSE(machine_busy_seconds("cpu0 100 20 30 400 50 6 7 8 0 0", 100));  // one processor's line
+    CHECK_FALSE(machine_busy_seconds("intr 12345 0 0", 100));
+    CHECK_FALSE(machine_busy_seconds("cpu  100 20 30", 100));  // cut short
+    CHECK_FALSE(machine_busy_seconds("cpu  100 20 30 400 50 6 7 8", 0));
+}
+
+TEST_CASE("machine load: the others' cores are the machine's busy time less this process's", "[threads]") {
+    // Over one second the machine was busy 1.5 s, 1 s of it this process's: half a core is others'.
+    CHECK(*others_busy_cores(reading(10, 100, 20), reading(11, 101.5, 21)) == Approx(0.5));
+    CHECK(*others_busy_cores(reading(10, 100, 20), reading(10.5, 100.5, 20)) == Approx(1.0));
+    // /proc/stat counts whole ticks, so this process can seem to have used more than the machine.
+    CHECK(*others_busy_cores(reading(10, 100, 20), reading(11, 100.99, 21)) == 0.0);
+    // Too close together to tell a tick from a core.
+    CHECK_FALSE(others_busy_cores(reading(10, 100, 20), reading(10.01, 100.02, 20.01)));
+}
+
+TEST_CASE("machine load: the threads worth using are the idle cores, at least one, at most the limit", "[threads]") {
+    CHECK(threads_for(2, 0.03, 2) == 2);
+    CHECK(threads_for(2, 0.4, 2) == 2);  // 1.6 idle
+    CHECK(threads_for(2, 0.6, 2) == 1);  // 1.4 idle
+    CHECK(threads_for(2, 1.0, 2) == 1);
+    CHECK(threads_for(2, 7.5, 2) == 1);  // an overloaded machine still has the calling thread
+    CHECK(threads_for(16, 0.0, 4) == 4);
+    CHECK(threads_for(16, 3.2, 64) == 13);
+    CHECK(threads_for(4, 0.0, 0) == 1);
+}
+
+TEST_CASE("machine load: readings of this machine see this process's work and another's", "[threads]") {
+    const auto before = read_cpu();
+    REQUIRE(before.has_value());
+    spin_for(300ms);
+    const auto after_own = read_cpu();
+    REQUIRE(after_own.has_value());
+    CHECK(after_own->own_s - before->own_s >= 0.2);
+    CHECK(after_own->machine_busy_s - before->machine_busy_s >= 0.2);
+    REQUIRE(others_busy_cores(*before, *after_own).has_value());
+
+    // A child process spinning while this one sleeps is another's load: most of a core
+    // (other processes, such as tests run alongside, can only add to it).
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        spin_for(600ms);
+        _exit(0);
+    }
+    std::this_thread::sleep_for(100ms);
+    const auto start = read_cpu();
+    std::this_thread::sleep_for(400ms);
+    const auto end = read_cpu();
+    int status = 0;
+    waitpid(child, &status, 0);
+    REQUIRE(start.has_value());
+    REQUIRE(end.has_value());
+    const auto others = others_busy_cores(*start, *end);
+    REQUIRE(others.has_value());
+    CHECK(*others >= 0.5);
+}
