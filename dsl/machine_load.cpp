@@ -1,23 +1,44 @@
 #include "machine_load.hpp"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
 namespace nnjit {
 
-std::optional<double> machine_busy_seconds(std::string_view cpu_line, long ticks_per_second) {
-    if (!cpu_line.starts_with("cpu ") || ticks_per_second <= 0) return std::nullopt;
-    std::istringstream fields{std::string(cpu_line.substr(4))};
-    double ticks[8] = {};  // user nice system idle iowait irq softirq steal
-    for (double& t : ticks)
-        if (!(fields >> t)) return std::nullopt;
-    const double busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + ticks[7];
+std::optional<double> machine_busy_seconds(std::string_view proc_stat, const std::vector<int>& cpus,
+                                           long ticks_per_second) {
+    if (ticks_per_second <= 0 || cpus.empty()) return std::nullopt;
+    std::map<int, double> busy_ticks;  // of every "cpuN" line
+    std::istringstream lines{std::string(proc_stat)};
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream fields(line);
+        std::string name;
+        fields >> name;
+        int cpu = -1;
+        const char* digits = name.c_str() + 3;
+        if (!name.starts_with("cpu") || name.size() == 3 ||
+            std::from_chars(digits, name.c_str() + name.size(), cpu).ptr != name.c_str() + name.size())
+            continue;
+        double ticks[8] = {};  // user nice system idle iowait irq softirq steal
+        bool complete = true;
+        for (double& t : ticks) complete = complete && static_cast<bool>(fields >> t);
+        if (complete) busy_ticks[cpu] = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + ticks[7];
+    }
+    double busy = 0;
+    for (int cpu : cpus) {
+        const auto it = busy_ticks.find(cpu);
+        if (it == busy_ticks.end()) return std::nullopt;
+        busy += it->second;
+    }
     return busy / static_cast<double>(ticks_per_second);
 }
 
@@ -35,10 +56,15 @@ int threads_for(int cores, double others_busy, int limit) {
 }
 
 std::optional<CpuReading> read_cpu() {
+    cpu_set_t allowed;
+    if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return std::nullopt;
+    std::vector<int> cpus;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
     std::ifstream file("/proc/stat");
-    std::string first_line;
-    if (!std::getline(file, first_line)) return std::nullopt;
-    const auto busy = machine_busy_seconds(first_line, ::sysconf(_SC_CLK_TCK));
+    std::stringstream text;
+    text << file.rdbuf();
+    const auto busy = machine_busy_seconds(text.str(), cpus, ::sysconf(_SC_CLK_TCK));
     if (!busy) return std::nullopt;
     rusage usage{};
     if (::getrusage(RUSAGE_SELF, &usage) != 0) return std::nullopt;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <string>
 #include <thread>
 
 #include "machine_load.hpp"
@@ -30,16 +31,22 @@ void spin_for(std::chrono::milliseconds d) {
 
 }  // namespace
 
-TEST_CASE("machine load: /proc/stat's cpu line gives its busy seconds", "[threads]") {
-    // user nice system idle iowait irq softirq steal guest guest_nice: idle and iowait are not busy.
-    const auto busy = machine_busy_seconds("cpu  100 20 30 400 50 6 7 8 0 0", 100);
-    REQUIRE(busy.has_value());
-    CHECK(*busy == Approx(1.71));
-    CHECK(machine_busy_seconds("cpu  100 20 30 400 50 6 7 8", 1000) == Approx(0.171));
-    CHECK_FALSE(machine_busy_seconds("cpu0 100 20 30 400 50 6 7 8 0 0", 100));  // one processor's line
-    CHECK_FALSE(machine_busy_seconds("intr 12345 0 0", 100));
-    CHECK_FALSE(machine_busy_seconds("cpu  100 20 30", 100));  // cut short
-    CHECK_FALSE(machine_busy_seconds("cpu  100 20 30 400 50 6 7 8", 0));
+TEST_CASE("machine load: /proc/stat gives the busy seconds of the processors this process may use", "[threads]") {
+    // Fields: user nice system idle iowait irq softirq steal guest guest_nice; idle and iowait
+    // are not busy. The first line sums every processor.
+    const std::string stat = "cpu  1000 200 300 4000 500 60 70 80 0 0\n"
+                             "cpu0 100 20 30 400 50 6 7 8 0 0\n"
+                             "cpu1 10 0 0 40 0 0 0 0 0 0\n"
+                             "cpu12 300 0 0 0 0 0 0 0 0 0\n"
+                             "intr 12345 0 0\n"
+                             "cpu3 1 2\n";  // cut short
+    CHECK(*machine_busy_seconds(stat, {0}, 100) == Approx(1.71));
+    CHECK(*machine_busy_seconds(stat, {0, 1}, 100) == Approx(1.81));
+    CHECK(*machine_busy_seconds(stat, {1, 12}, 1000) == Approx(0.31));
+    CHECK_FALSE(machine_busy_seconds(stat, {2}, 100));  // no line
+    CHECK_FALSE(machine_busy_seconds(stat, {0, 3}, 100));
+    CHECK_FALSE(machine_busy_seconds(stat, {}, 100));
+    CHECK_FALSE(machine_busy_seconds(stat, {0}, 0));
 }
 
 TEST_CASE("machine load: the others' cores are the machine's busy time less this process's", "[threads]") {
