@@ -19,15 +19,14 @@ std::optional<double> machine_busy_seconds(std::string_view proc_stat, const std
     if (ticks_per_second <= 0 || cpus.empty()) return std::nullopt;
     std::map<int, double> busy_ticks;  // of every "cpuN" line
     std::istringstream lines{std::string(proc_stat)};
-    for (std::string line; std::getline(lines, line);) {
+    // The processors' lines come first: the rest (the long "intr" line among them) is not read.
+    for (std::string line; std::getline(lines, line) && line.starts_with("cpu");) {
         std::istringstream fields(line);
         std::string name;
         fields >> name;
+        const char* end = name.data() + name.size();
         int cpu = -1;
-        const char* digits = name.c_str() + 3;
-        if (!name.starts_with("cpu") || name.size() == 3 ||
-            std::from_chars(digits, name.c_str() + name.size(), cpu).ptr != name.c_str() + name.size())
-            continue;
+        if (name.size() == 3 || std::from_chars(name.data() + 3, end, cpu).ptr != end) continue;  // "cpu": the sum
         double ticks[8] = {};  // user nice system idle iowait irq softirq steal
         bool complete = true;
         for (double& t : ticks) complete = complete && static_cast<bool>(fields >> t);

@@ -38,13 +38,15 @@ TEST_CASE("machine load: /proc/stat gives the busy seconds of the processors thi
                              "cpu0 100 20 30 400 50 6 7 8 0 0\n"
                              "cpu1 10 0 0 40 0 0 0 0 0 0\n"
                              "cpu12 300 0 0 0 0 0 0 0 0 0\n"
+                             "cpu3 1 2\n"  // cut short
                              "intr 12345 0 0\n"
-                             "cpu3 1 2\n";  // cut short
+                             "cpu4 1 0 0 0 0 0 0 0 0 0\n";  // not a processor's line: they come first
     CHECK(*machine_busy_seconds(stat, {0}, 100) == Approx(1.71));
     CHECK(*machine_busy_seconds(stat, {0, 1}, 100) == Approx(1.81));
     CHECK(*machine_busy_seconds(stat, {1, 12}, 1000) == Approx(0.31));
     CHECK_FALSE(machine_busy_seconds(stat, {2}, 100));  // no line
     CHECK_FALSE(machine_busy_seconds(stat, {0, 3}, 100));
+    CHECK_FALSE(machine_busy_seconds(stat, {4}, 100));
     CHECK_FALSE(machine_busy_seconds(stat, {}, 100));
     CHECK_FALSE(machine_busy_seconds(stat, {0}, 0));
 }
