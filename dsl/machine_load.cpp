@@ -60,10 +60,11 @@ std::optional<CpuReading> read_cpu() {
     std::vector<int> cpus;
     for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
         if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+    // Only the processors' lines, which come first: not the long "intr" line after them.
     std::ifstream file("/proc/stat");
-    std::stringstream text;
-    text << file.rdbuf();
-    const auto busy = machine_busy_seconds(text.str(), cpus, ::sysconf(_SC_CLK_TCK));
+    std::string text;
+    for (std::string line; std::getline(file, line) && line.starts_with("cpu");) text += line + '\n';
+    const auto busy = machine_busy_seconds(text, cpus, ::sysconf(_SC_CLK_TCK));
     if (!busy) return std::nullopt;
     rusage usage{};
     if (::getrusage(RUSAGE_SELF, &usage) != 0) return std::nullopt;
