@@ -109,15 +109,28 @@ bool wants_streaming_stores(const KernelSpec& spec) {
 std::size_t bytes_of(const Node& n) { return static_cast<std::size_t>(n.shape().numel()) * dtype_size(n.dtype()); }
 
 // The chunks' partial results combined in chunk order, scaled (a mean) and rounded to T.
+// A sum is added in place into chunk 0's partials, chunk by chunk, so each loop runs over
+// contiguous doubles and vectorises (a loop per element over the chunks made a 128x1024 ReLU
+// layer's probes cost 7 us, half the kernel's time, for its 1024 per-unit counts). The
+// additions are the same, in the same order: a partial is never -0 (the kernel adds into a
+// buffer that starts at +0), so the identity's 0 + first partial was the first partial.
 template <class T>
-void finish_sum(Op combine, const double* partial, std::int64_t chunks, std::int64_t size, double scale, void* out) {
+void finish_sum(Op combine, double* partial, std::int64_t chunks, std::int64_t size, double scale, void* out) {
     T* o = static_cast<T*>(out);
+    if (combine == Op::Sum) {
+        for (std::int64_t c = 1; c < chunks; ++c) {
+            const double* part = partial + c * size;
+            for (std::int64_t j = 0; j < size; ++j) partial[j] += part[j];
+        }
+        for (std::int64_t j = 0; j < size; ++j) o[j] = static_cast<T>(partial[j] * scale);
+        return;
+    }
+    const double identity = KernelSpec::identity_of(combine);
     for (std::int64_t j = 0; j < size; ++j) {
-        double total = KernelSpec::identity_of(combine);
+        double total = identity;
         for (std::int64_t c = 0; c < chunks; ++c) {
             const double x = partial[static_cast<std::size_t>(c * size + j)];
-            if (combine == Op::Sum) total += x;
-            else if (combine == Op::Max ? detail::beats_max(x, total) : detail::beats_min(x, total)) total = x;
+            if (combine == Op::Max ? detail::beats_max(x, total) : detail::beats_min(x, total)) total = x;
         }
         o[j] = static_cast<T>(total * scale);
     }
@@ -323,7 +336,7 @@ private:
         }
         for (const auto& sum : k.sums) {
             void* out = ws_.pointers[sum.slot];
-            const double* first = partial + sum.partial;
+            double* first = partial + sum.partial;
             const std::int64_t chunks = k.chunks.count;
             if (sum.dtype == DType::f64) finish_sum<double>(sum.combine, first, chunks, sum.size, sum.scale, out);
             else finish_sum<float>(sum.combine, first, chunks, sum.size, sum.scale, out);
