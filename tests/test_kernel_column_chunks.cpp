@@ -1,0 +1,76 @@
+// A kernel's function may be called on any range of columns (KernelFn, jit/codegen.hpp). A
+// kernel whose per-unit counts fit in registers keeps them there only when it is called on
+// whole rows, which is how the executor calls every kernel of more than one row: its other
+// path, the counts in a scratch row for a call on part of the rows' columns, is reached only by
+// calling the function directly, as here. Both must add up to the same counts.
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "engine.hpp"
+#include "fusion.hpp"
+#include "nnjit/graph_ops.hpp"
+#include "nnjit/nn.hpp"
+
+using namespace nnjit;
+
+namespace {
+
+// The float64 sums a ReLU layer's kernel (a = relu(z + b) with its probes) adds into, after
+// calls on the column ranges [cuts[i], cuts[i+1]) of all rows.
+std::vector<std::vector<double>> probe_sums(Tensor z, Tensor b, const std::vector<std::int64_t>& cuts) {
+    Graph graph;
+    const Value zv = graph.input("z", z.dtype(), z.shape());
+    const Value bv = graph.input("b", b.dtype(), b.shape());
+    const Value pre = zv + bv;
+    const Value a = relu(pre);
+    const nn::LayerProbes p = nn::activation_probes(pre, a);
+    const jit::Plan plan = jit::fuse({a, p.active, p.zeros});
+    REQUIRE(plan.kernels.size() == 1);
+    const jit::FusedKernel& fk = plan.kernels.front();
+    REQUIRE(fk.stored.size() == 1);
+    const jit::CompiledKernel kernel = jit::Engine::instance().compile(fk.spec);
+    Tensor activation = Tensor::zeros(z.dtype(), z.shape());
+    std::vector<void*> args;
+    for (const Node* n : fk.operand_sources) args.push_back(n->attrs().name == "z" ? z.raw_data() : b.raw_data());
+    args.push_back(activation.raw_data());
+    std::vector<std::vector<double>> sums;
+    for (const Node* n : fk.reduced) sums.emplace_back(static_cast<std::size_t>(n->shape().numel()), 0.0);
+    for (auto& sum : sums) args.push_back(sum.data());
+    for (std::size_t i = 0; i + 1 < cuts.size(); ++i) kernel.fn(args.data(), 0, fk.spec.rows(), cuts[i], cuts[i + 1]);
+    return sums;
+}
+
+}  // namespace
+
+TEST_CASE("a kernel's per-unit counts are the same called on whole rows and on column chunks",
+          "[diagnostics][jit]") {
+    // 600 rows: three blocks of counts; 200 units: whole vectors and a partial one, counts that
+    // fit in registers at 512 and at 256 bits for float32.
+    const DType dtype = GENERATE(DType::f32, DType::f64);
+    CAPTURE(dtype);
+    const std::int64_t rows = 600, units = 200;
+    const Tensor z = Tensor::randn(DType::f64, Shape{rows, units}, 21).to(dtype);
+    const Tensor b = Tensor::randn(DType::f64, Shape{units}, 22).to(dtype);
+    const auto whole = probe_sums(z, b, {0, units});
+    const auto chunks = probe_sums(z, b, {0, 64, 128, units});
+    REQUIRE(whole.size() == 2);
+    std::vector<double> active(static_cast<std::size_t>(units), 0);
+    double zeros = 0;
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t u = 0; u < units; ++u) {
+            const double x = z.flat(r * units + u) + b.flat(u);
+            const double y = dtype == DType::f32 ? static_cast<double>(static_cast<float>(x)) : x;
+            active[static_cast<std::size_t>(u)] += y > 0;
+            zeros += y <= 0;
+        }
+    // The active counts (per unit) and the zero count (one), whichever order fuse() gave them.
+    const auto& whole_active = whole[0].size() == active.size() ? whole[0] : whole[1];
+    const auto& chunks_active = chunks[0].size() == active.size() ? chunks[0] : chunks[1];
+    const double whole_zeros = whole[0].size() == 1 ? whole[0][0] : whole[1][0];
+    const double chunks_zeros = chunks[0].size() == 1 ? chunks[0][0] : chunks[1][0];
+    CHECK(whole_active == active);
+    CHECK(chunks_active == active);
+    CHECK(whole_zeros == zeros);
+    CHECK(chunks_zeros == zeros);
+}
