@@ -9,6 +9,7 @@
 //                              ~20 us), on the same arrays: a drifting machine cannot bias it
 //                              (its time is the probed kernel's per call; its CPU column counts
 //                              both kernels' blocks)
+//                              (NNJIT_BENCH_PROBES=active or zeros: only that probe)
 //   <act>_layer[_diag]/jit/BxU the same as a compiled program: the kernel plus what the
 //                              executor does around it (bindings, the probes' partial sums)
 //   mlp_step/jit/B             a whole training step of a 784-256-256-10 ReLU MLP (SGD)
@@ -20,8 +21,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include "engine.hpp"
 #include "fusion.hpp"
@@ -43,6 +46,16 @@ Bindings layer_bindings(LayerSize size) {
             {"b", Tensor::randn(DType::f32, Shape{size.units}, 2)}};
 }
 
+// The probes the _diag kernels add: both, or only one of them with NNJIT_BENCH_PROBES=active
+// or zeros (to see what each costs).
+std::string_view probes_measured() {
+    const char* env = std::getenv("NNJIT_BENCH_PROBES");
+    const std::string_view probes = env ? env : "both";
+    if (probes != "both" && probes != "active" && probes != "zeros")
+        throw UserError(fmt::format("NNJIT_BENCH_PROBES is '{}': it must be active, zeros or both", probes));
+    return probes;
+}
+
 // a = act(z + b), and with `probes` the diagnostics' counts of it.
 std::vector<Value> layer_outputs(Graph& graph, const std::function<Value(Value)>& act, LayerSize size, bool probes) {
     const Value z = graph.input("z", DType::f32, Shape{size.batch, size.units});
@@ -52,8 +65,9 @@ std::vector<Value> layer_outputs(Graph& graph, const std::function<Value(Value)>
     std::vector<Value> outputs{a};
     if (probes) {
         const nn::LayerProbes p = nn::activation_probes(pre, a);
-        outputs.push_back(p.active);
-        outputs.push_back(p.zeros);
+        const std::string_view probes = probes_measured();
+        if (probes != "zeros") outputs.push_back(p.active);
+        if (probes != "active") outputs.push_back(p.zeros);
     }
     return outputs;
 }
@@ -187,6 +201,12 @@ void register_step(std::int64_t batch, bool diagnostics) {
 
 int main(int argc, char** argv) {
     using namespace nnjit;
+    try {
+        bench::probes_measured();
+    } catch (const UserError& e) {
+        fmt::print(stderr, "nnjit-bench-diagnostics: {}\n", e.what());
+        return 2;
+    }
     const std::pair<std::string_view, std::function<Value(Value)>> activations[] = {
         {"relu", [](Value x) { return relu(x); }},
         {"sigmoid", [](Value x) { return sigmoid(x); }},
