@@ -218,6 +218,7 @@ int main(int argc, char** argv) {
         for (const auto& [name, act] : activations)
             for (bool probes : {false, true}) bench::register_layer(name, act, size, probes);
     for (bool diagnostics : {false, true}) bench::register_step(128, diagnostics);
+    benchmark::AddCustomContext("jit_target_cpu", nnjit::jit_target_cpu());  // bench/report prints it
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

@@ -183,6 +183,7 @@ CheckedEngines checked_native(const std::vector<NativeEngine>& engines, int& mis
 // when one differs.
 int main(int argc, char** argv) {
     using namespace nnjit::bench;
+    benchmark::AddCustomContext("jit_target_cpu", nnjit::jit_target_cpu());  // bench/report prints it
     benchmark::Initialize(&argc, argv);
     const bool check_only = argc == 2 && std::string_view(argv[1]) == "--check_engines";
     if (!check_only && benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -146,6 +146,7 @@ int main(int argc, char** argv) {
         ->UseManualTime()
         ->Iterations(20)
         ->Unit(benchmark::kMicrosecond);
+    benchmark::AddCustomContext("jit_target_cpu", nnjit::jit_target_cpu());  // bench/report prints it
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

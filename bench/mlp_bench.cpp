@@ -216,6 +216,7 @@ void register_all() {
 
 int main(int argc, char** argv) {
     nnjit::bench::register_all();
+    benchmark::AddCustomContext("jit_target_cpu", nnjit::jit_target_cpu());  // bench/report prints it
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

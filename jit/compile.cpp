@@ -49,4 +49,6 @@ JitReport inspect_jit(std::vector<Value> outputs) {
     return report;
 }
 
+std::string jit_target_cpu() { return jit::Engine::instance().cpu(); }
+
 }  // namespace nnjit

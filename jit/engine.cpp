@@ -461,6 +461,8 @@ KernelListing Engine::inspect(const KernelSpec& spec) {
 unsigned Engine::vector_bits() const { return impl_->bits; }
 std::string Engine::target() const { return impl_->target; }
 
+std::string Engine::cpu() const { return impl_->cpu; }
+
 EngineStats Engine::stats() const {
     std::lock_guard lock(impl_->mutex);
     EngineStats s = impl_->stats;

@@ -60,6 +60,7 @@ public:
 
     unsigned vector_bits() const;
     std::string target() const;  // CPU name, features and vector width, as the cache key has them
+    std::string cpu() const;     // LLVM's name for the host CPU the kernels are tuned for (e.g. znver4)
     EngineStats stats() const;
 
     // The on-disk cache directory; empty disables it. Affects later compiles.

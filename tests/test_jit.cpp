@@ -373,6 +373,17 @@ TEST_CASE("jit: the loop body uses vectors of the host width", "[jit][codegen]")
     CHECK(report.fused_plan.find("1 kernels") != std::string::npos);
 }
 
+TEST_CASE("jit: jit_target_cpu names the CPU of the cache key, the one the kernels are tuned for", "[jit]") {
+    const std::string cpu = jit_target_cpu();
+    CHECK(!cpu.empty());
+    CHECK(cpu.find(' ') == std::string::npos);
+    // The key reads "<triple> <cpu> <bits>-bit <features> ...": the CPU is its second word.
+    const std::string target = jit::Engine::instance().target();
+    const auto first_space = target.find(' ');
+    REQUIRE(first_space != std::string::npos);
+    CHECK(target.substr(first_space + 1, cpu.size() + 1) == cpu + " ");
+}
+
 TEST_CASE("jit: a second compile of the same graph does no LLVM work", "[jit][cache]") {
     auto build = [](Graph& g) {
         Value x = g.input("x", DType::f32, Shape{8, 9});

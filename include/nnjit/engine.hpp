@@ -29,4 +29,9 @@ struct JitReport {
 };
 JitReport inspect_jit(std::vector<Value> outputs);
 
+// LLVM's name for the host CPU the JIT compiles for (znver4, znver5, sapphirerapids, ...):
+// what a benchmark result needs beside it, since a model name such as "AMD EPYC" covers
+// cores with different vector units.
+std::string jit_target_cpu();
+
 }  // namespace nnjit
