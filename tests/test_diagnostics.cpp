@@ -181,15 +181,18 @@ template <class T> Tensor special_values(Shape shape, std::uint64_t seed) {
 TEST_CASE("the JIT's counts are the interpreter's, exactly: row blocks, tails, special values, any thread count",
           "[diagnostics][jit][threads]") {
     const DType dtype = GENERATE(DType::f32, DType::f64);
-    // ReLU's counts come from compares of their own; sigmoid's active count shares the compare
-    // that picks its numerator, and its zeros are counted only in rows that may have them.
+    // ReLU's counts come from relu's own compare (both, taking back the NaNs it counts as
+    // active, where the activation is stored) or from compares of their own; sigmoid's active
+    // count shares the compare that picks its numerator, and its zeros are counted only in
+    // rows that may have them.
     const std::string act = GENERATE("relu", "sigmoid");
+    const bool activation_stored = GENERATE(true, false);
     // 600 rows: the column counts go through three blocks of 255 rows; 37 and 5 columns end
     // with a partial vector; 1100 x 1000 runs in chunks on several threads; rows of 70,000
     // are too long for the counts' scratch row (counted in the float64 buffer instead).
     using Size = std::pair<std::int64_t, std::int64_t>;
     const auto [rows, units] = GENERATE(Size{600, 37}, Size{3, 5}, Size{1100, 1000}, Size{3, 70000});
-    CAPTURE(dtype, act, rows, units);
+    CAPTURE(dtype, act, activation_stored, rows, units);
     Graph g;
     const Value z = g.input("z", dtype, Shape{rows, units});
     const Value b = g.input("b", dtype, Shape{units});
@@ -198,7 +201,8 @@ TEST_CASE("the JIT's counts are the interpreter's, exactly: row blocks, tails, s
     const nn::LayerProbes p = nn::activation_probes(pre, a);
     const Value zero = g.constant(0, dtype);
     // Beside the probes, in the same kernel: a float sum per column, a count per row.
-    const std::vector<Value> outs{p.active, p.zeros, sum(a, std::int64_t{0}), sum(greater(pre, zero), std::int64_t{1})};
+    std::vector<Value> outs{p.active, p.zeros, sum(a, std::int64_t{0}), sum(greater(pre, zero), std::int64_t{1})};
+    if (activation_stored) outs.push_back(a);
     const Bindings bind{{"z", dtype == DType::f32 ? special_values<float>(Shape{rows, units}, 11)
                                                   : special_values<double>(Shape{rows, units}, 11)},
                         {"b", Tensor::randn(DType::f64, Shape{units}, 12).to(dtype)}};

@@ -7,8 +7,9 @@
 // the same loop: the JIT makes them epilogues of the kernel that computes a = act(x @ W + b),
 // so they cost no second pass over the activations. The JIT adds the comparisons as integers
 // (8-bit counters per unit over blocks of rows, in vector registers when a light loop's row
-// of them fits, a popcount for the total: jit/codegen.cpp),
-// the interpreter in float64, so the counts are exact; the float32 result per unit is too
+// of them fits, a popcount for the total; for ReLU both from relu's own compare, the total as
+// the elements less the per-unit counts: jit/codegen.cpp), the interpreter in float64, so the
+// counts are exact; the float32 result per unit is too
 // while the batch has fewer than 2^24 rows, the total zeros while the layer's batch has fewer
 // than 2^24 activations. The zeros are one total because that costs no memory at all in the
 // loop (a register), where a count per unit costs a byte-vector add (and a load and store
