@@ -336,9 +336,12 @@ private:
 
     std::int64_t inner_stride(const std::vector<std::int64_t>& strides) const { return strides.back(); }
 
-    // for (i = first; i < last; i = body(i)): `body` emits the loop body for index i and
-    // returns the next index; ends with the insertion point after the loop.
-    template <class Body> void counted_loop(const char* name, Value* first, Value* last, const Body& body) {
+    // for (i = first; i < last; i = next): `body(i, carried)` emits the loop body and returns
+    // {next, carried values for the next iteration}; the values carried start as `start`.
+    // Returns their values after the loop, with the insertion point there.
+    template <class Body>
+    std::vector<Value*> carried_loop(const char* name, Value* first, Value* last, const std::vector<Value*>& start,
+                                     const Body& body) {
         auto* pre = b_.GetInsertBlock();
         auto* head = block(name);
         auto* body_block = block(llvm::Twine(name) + ".body");
@@ -348,14 +351,29 @@ private:
         b_.SetInsertPoint(head);
         auto* i = b_.CreatePHI(i64_, 2, name);
         i->addIncoming(first, pre);
+        std::vector<llvm::PHINode*> carried;
+        for (Value* s : start) {
+            carried.push_back(b_.CreatePHI(s->getType(), 2));
+            carried.back()->addIncoming(s, pre);
+        }
         b_.CreateCondBr(b_.CreateICmpSLT(i, last), body_block, exit);
 
         b_.SetInsertPoint(body_block);
-        Value* next = body(i);
+        const auto [next, next_carried] = body(static_cast<Value*>(i), std::vector<Value*>(carried.begin(), carried.end()));
         i->addIncoming(next, b_.GetInsertBlock());
+        for (std::size_t k = 0; k < carried.size(); ++k) carried[k]->addIncoming(next_carried[k], b_.GetInsertBlock());
         b_.CreateBr(head);
 
         b_.SetInsertPoint(exit);
+        return std::vector<Value*>(carried.begin(), carried.end());
+    }
+
+    // for (i = first; i < last; i = body(i)): `body` emits the loop body for index i and
+    // returns the next index; ends with the insertion point after the loop.
+    template <class Body> void counted_loop(const char* name, Value* first, Value* last, const Body& body) {
+        carried_loop(name, first, last, {}, [&](Value* i, const std::vector<Value*>& none) {
+            return std::pair{body(i), none};
+        });
     }
 
     // The loop over rows [first, last); ends with the insertion point after it.
@@ -587,80 +605,69 @@ private:
     // relu-mask count, the unsigned maximum of its activations' bits.
     BlockCounts whole_rows_counted(Value* first, Value* last) {
         const auto groups = count_groups();
-        auto* pre = b_.GetInsertBlock();
-        auto* head = block("count.row");
-        auto* body = block("count.row.body");
-        auto* exit = block("count.row.end");
-        b_.CreateBr(head);
-
-        b_.SetInsertPoint(head);
-        auto* row = b_.CreatePHI(i64_, 2, "row");
-        row->addIncoming(first, pre);
-        std::vector<llvm::PHINode*> counts;  // count_index(r, g)
+        // Carried from row to row: the counts (count_index), then the relu-mask counts' guards.
+        std::vector<Value*> start;
         for (std::size_t r = 0; r < acc_.size(); ++r) {
             if (acc_[r] != Accumulation::count_columns) continue;
-            for (const auto& [begin, end] : groups) {
-                auto* type = count_type(static_cast<unsigned>(vectors_in(begin, end) * lanes_));
-                counts.push_back(b_.CreatePHI(type, 2, "counts"));
-                counts.back()->addIncoming(llvm::Constant::getNullValue(type), pre);
-            }
+            for (const auto& [begin, end] : groups)
+                start.push_back(llvm::Constant::getNullValue(count_type(static_cast<unsigned>(vectors_in(begin, end) * lanes_))));
         }
-        std::vector<llvm::PHINode*> guards(acc_.size(), nullptr);
-        for (std::size_t r = 0; r < acc_.size(); ++r) {
-            if (!relu_mask_counts(r)) continue;
-            guards[r] = b_.CreatePHI(bits_type(), 2, "nan.guard");
-            guards[r]->addIncoming(llvm::Constant::getNullValue(bits_type()), pre);
-        }
-        b_.CreateCondBr(b_.CreateICmpSLT(row, last), body, exit);
-
-        b_.SetInsertPoint(body);
-        row_pointers(row);
-        std::vector<Value*> accs = accumulator_starts();
+        const std::size_t n_counts = start.size();
+        std::vector<std::size_t> guard_at(acc_.size(), 0);  // where relu-mask count r's guard is carried
         for (std::size_t r = 0; r < acc_.size(); ++r)
-            if (zeros_from_counts(r)) accs[r] = nullptr;  // add_zeros_from_counts
-        std::vector<Value*> next_counts(counts.begin(), counts.end());
-        std::vector<Value*> next_guards(guards.begin(), guards.end());
-        for (std::size_t g = 0; g < groups.size(); ++g) {
-            const auto [begin, end] = groups[g];
-            RowCounts hits(acc_.size());
-            std::vector<Value*> whole_vectors;
-            std::int64_t c = begin;
-            for (; c + lanes_ <= end; c += lanes_) whole_vectors.push_back(b_.getInt64(static_cast<std::uint64_t>(c)));
-            if (!whole_vectors.empty()) accs = emit_body(whole_vectors, nullptr, accs, false, &hits);
-            if (c < end) {
-                Value* col = b_.getInt64(static_cast<std::uint64_t>(c));
-                accs = emit_body({col}, lane_mask(col), accs, false, &hits);
+            if (relu_mask_counts(r)) {
+                guard_at[r] = start.size();
+                start.push_back(llvm::Constant::getNullValue(bits_type()));
             }
-            // Added to the group's counts at once: the hits are dead after the group.
-            for (std::size_t r = 0; r < acc_.size(); ++r) {
-                if (acc_[r] != Accumulation::count_columns) continue;
-                const std::size_t k = count_index(r, g);
-                const auto lanes = static_cast<unsigned>(hits.lanes[r].size()) * lanes_;
-                Value* one_more = b_.CreateAdd(next_counts[k], llvm::ConstantInt::get(count_type(lanes), 1));
-                next_counts[k] = b_.CreateSelect(llvm::concatenateVectors(b_, hits.lanes[r]), one_more, next_counts[k]);
-                if (!guards[r]) continue;
-                // A tree over the group's vectors, then the guard: a short dependency chain.
-                std::vector<Value*> bits;
-                for (Value* a : hits.relu_values[r]) bits.push_back(b_.CreateBitCast(a, bits_type()));
-                while (bits.size() > 1) {
-                    std::vector<Value*> pairs;
-                    for (std::size_t i = 0; i + 1 < bits.size(); i += 2)
-                        pairs.push_back(b_.CreateBinaryIntrinsic(llvm::Intrinsic::umax, bits[i], bits[i + 1]));
-                    if (bits.size() % 2) pairs.push_back(bits.back());
-                    bits = std::move(pairs);
+        const std::vector<Value*> end = carried_loop("count.row", first, last, start, [&](Value* row, std::vector<Value*> next) {
+            row_pointers(row);
+            std::vector<Value*> accs = accumulator_starts();
+            for (std::size_t r = 0; r < acc_.size(); ++r)
+                if (zeros_from_counts(r)) accs[r] = nullptr;  // add_zeros_from_counts
+            for (std::size_t g = 0; g < groups.size(); ++g) {
+                const auto [begin, end] = groups[g];
+                RowCounts hits(acc_.size());
+                std::vector<Value*> whole_vectors;
+                std::int64_t c = begin;
+                for (; c + lanes_ <= end; c += lanes_) whole_vectors.push_back(b_.getInt64(static_cast<std::uint64_t>(c)));
+                if (!whole_vectors.empty()) accs = emit_body(whole_vectors, nullptr, accs, false, &hits);
+                if (c < end) {
+                    Value* col = b_.getInt64(static_cast<std::uint64_t>(c));
+                    accs = emit_body({col}, lane_mask(col), accs, false, &hits);
                 }
-                next_guards[r] = b_.CreateBinaryIntrinsic(llvm::Intrinsic::umax, next_guards[r], bits.front());
+                // Added to the group's counts at once: the hits are dead after the group.
+                for (std::size_t r = 0; r < acc_.size(); ++r) {
+                    if (acc_[r] != Accumulation::count_columns) continue;
+                    const std::size_t k = count_index(r, g);
+                    const auto lanes = static_cast<unsigned>(hits.lanes[r].size()) * lanes_;
+                    Value* one_more = b_.CreateAdd(next[k], llvm::ConstantInt::get(count_type(lanes), 1));
+                    next[k] = b_.CreateSelect(llvm::concatenateVectors(b_, hits.lanes[r]), one_more, next[k]);
+                    if (relu_mask_counts(r)) next[guard_at[r]] = guarded(next[guard_at[r]], hits.relu_values[r]);
+                }
             }
-        }
-        finish_row(accs);
-        for (std::size_t k = 0; k < counts.size(); ++k) counts[k]->addIncoming(next_counts[k], b_.GetInsertBlock());
-        for (std::size_t r = 0; r < guards.size(); ++r)
-            if (guards[r]) guards[r]->addIncoming(next_guards[r], b_.GetInsertBlock());
-        row->addIncoming(b_.CreateAdd(row, b_.getInt64(1)), b_.GetInsertBlock());
-        b_.CreateBr(head);
+            finish_row(accs);
+            return std::pair{b_.CreateAdd(row, b_.getInt64(1)), next};
+        });
+        BlockCounts counted{std::vector<Value*>(end.begin(), end.begin() + static_cast<std::ptrdiff_t>(n_counts)),
+                            std::vector<Value*>(acc_.size(), nullptr)};
+        for (std::size_t r = 0; r < acc_.size(); ++r)
+            if (relu_mask_counts(r)) counted.nan_guards[r] = end[guard_at[r]];
+        return counted;
+    }
 
-        b_.SetInsertPoint(exit);
-        return {std::vector<Value*>(counts.begin(), counts.end()), std::vector<Value*>(guards.begin(), guards.end())};
+    // The guard `guard` with a group's relu values: their bits' unsigned maximum, as a tree over
+    // the group's vectors and then the guard (a short dependency chain).
+    Value* guarded(Value* guard, const std::vector<Value*>& relu_values) {
+        std::vector<Value*> bits;
+        for (Value* a : relu_values) bits.push_back(b_.CreateBitCast(a, bits_type()));
+        while (bits.size() > 1) {
+            std::vector<Value*> pairs;
+            for (std::size_t i = 0; i + 1 < bits.size(); i += 2)
+                pairs.push_back(b_.CreateBinaryIntrinsic(llvm::Intrinsic::umax, bits[i], bits[i + 1]));
+            if (bits.size() % 2) pairs.push_back(bits.back());
+            bits = std::move(pairs);
+        }
+        return b_.CreateBinaryIntrinsic(llvm::Intrinsic::umax, guard, bits.front());
     }
 
     std::vector<Value*> without_nan_hits(const BlockCounts& counted, Value* first, Value* last) {
@@ -695,50 +702,29 @@ private:
     // `counts` less, per relu-mask count, its NaN activations in rows [first, last) per column.
     std::vector<Value*> nan_hits_taken_back(const std::vector<Value*>& counts, Value* first, Value* last) {
         const auto groups = count_groups();
-        auto* pre = b_.GetInsertBlock();
-        auto* head = block("nan.row");
-        auto* body = block("nan.row.body");
-        auto* exit = block("nan.row.end");
-        b_.CreateBr(head);
-
-        b_.SetInsertPoint(head);
-        auto* row = b_.CreatePHI(i64_, 2, "row");
-        row->addIncoming(first, pre);
-        std::vector<llvm::PHINode*> phis;
-        for (Value* c : counts) {
-            phis.push_back(b_.CreatePHI(c->getType(), 2, "counts"));
-            phis.back()->addIncoming(c, pre);
-        }
-        b_.CreateCondBr(b_.CreateICmpSLT(row, last), body, exit);
-
-        b_.SetInsertPoint(body);
-        row_pointers(row);
-        std::vector<Value*> next(phis.begin(), phis.end());
-        for (std::size_t r = 0; r < acc_.size(); ++r) {
-            if (!relu_mask_counts(r)) continue;
-            Value* activations = out_row_[static_cast<std::size_t>(relu_mask_store_[r])];
-            for (std::size_t g = 0; g < groups.size(); ++g) {
-                std::vector<Value*> nans;
-                for (std::int64_t c = groups[g].first; c < groups[g].second; c += lanes_) {
-                    Value* col = b_.getInt64(static_cast<std::uint64_t>(c));
-                    Value* mask = c + lanes_ <= groups[g].second ? nullptr : lane_mask(col);
-                    auto* p = b_.CreateGEP(m_.elem, activations, col);
-                    Value* a = mask ? static_cast<Value*>(b_.CreateMaskedLoad(m_.vec, p, esize_, mask, m_.c(0)))
-                                    : b_.CreateAlignedLoad(m_.vec, p, esize_);
-                    nans.push_back(b_.CreateFCmpUNO(a, a));
+        return carried_loop("nan.row", first, last, counts, [&](Value* row, std::vector<Value*> next) {
+            row_pointers(row);
+            for (std::size_t r = 0; r < acc_.size(); ++r) {
+                if (!relu_mask_counts(r)) continue;
+                Value* activations = out_row_[static_cast<std::size_t>(relu_mask_store_[r])];
+                for (std::size_t g = 0; g < groups.size(); ++g) {
+                    std::vector<Value*> nans;
+                    for (std::int64_t c = groups[g].first; c < groups[g].second; c += lanes_) {
+                        Value* col = b_.getInt64(static_cast<std::uint64_t>(c));
+                        Value* mask = c + lanes_ <= groups[g].second ? nullptr : lane_mask(col);
+                        auto* p = b_.CreateGEP(m_.elem, activations, col);
+                        Value* a = mask ? static_cast<Value*>(b_.CreateMaskedLoad(m_.vec, p, esize_, mask, m_.c(0)))
+                                        : b_.CreateAlignedLoad(m_.vec, p, esize_);
+                        nans.push_back(b_.CreateFCmpUNO(a, a));
+                    }
+                    const std::size_t k = count_index(r, g);
+                    const auto lanes = static_cast<unsigned>(nans.size()) * lanes_;
+                    Value* one_less = b_.CreateSub(next[k], llvm::ConstantInt::get(count_type(lanes), 1));
+                    next[k] = b_.CreateSelect(llvm::concatenateVectors(b_, nans), one_less, next[k]);
                 }
-                const std::size_t k = count_index(r, g);
-                const auto lanes = static_cast<unsigned>(nans.size()) * lanes_;
-                Value* one_less = b_.CreateSub(next[k], llvm::ConstantInt::get(count_type(lanes), 1));
-                next[k] = b_.CreateSelect(llvm::concatenateVectors(b_, nans), one_less, next[k]);
             }
-        }
-        for (std::size_t k = 0; k < phis.size(); ++k) phis[k]->addIncoming(next[k], b_.GetInsertBlock());
-        row->addIncoming(b_.CreateAdd(row, b_.getInt64(1)), b_.GetInsertBlock());
-        b_.CreateBr(head);
-
-        b_.SetInsertPoint(exit);
-        return std::vector<Value*>(phis.begin(), phis.end());
+            return std::pair{b_.CreateAdd(row, b_.getInt64(1)), next};
+        });
     }
 
     std::int64_t vectors_in(std::int64_t begin, std::int64_t end) const {
