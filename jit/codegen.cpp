@@ -670,6 +670,8 @@ private:
         return b_.CreateBinaryIntrinsic(llvm::Intrinsic::umax, guard, bits.front());
     }
 
+    // whole_rows_counted's counts with the NaN lanes of the relu-mask counts taken back, counted
+    // again from the stored activations of rows [first, last) when a guard shows a NaN.
     std::vector<Value*> without_nan_hits(const BlockCounts& counted, Value* first, Value* last) {
         Value* nan_seen = nullptr;
         for (Value* guard : counted.nan_guards) {
