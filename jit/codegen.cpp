@@ -101,6 +101,14 @@ constexpr std::size_t kLightVectorInstructions = 20;
 // of 16 KiB or 64 KiB each); longer rows use the float64 buffer.
 constexpr std::int64_t kMaxCountedRow = std::int64_t{1} << 14;
 
+const KernelSpec::Instr& instr_at(const KernelSpec& spec, int k) { return spec.instrs[static_cast<std::size_t>(k)]; }
+bool is_zero_constant(const KernelSpec& spec, int k) {
+    return instr_at(spec, k).kind == KernelSpec::Instr::Kind::constant && instr_at(spec, k).value == 0;
+}
+bool is_op(const KernelSpec& spec, int k, Op op) {
+    return instr_at(spec, k).kind == KernelSpec::Instr::Kind::op && instr_at(spec, k).op == op;
+}
+
 bool is_counter(const KernelSpec& spec, const KernelSpec::Reduction& r) {
     const auto& in = spec.instrs[static_cast<std::size_t>(r.value)];
     return r.combine == Op::Sum && in.kind == KernelSpec::Instr::Kind::op &&
@@ -110,16 +118,10 @@ bool is_counter(const KernelSpec& spec, const KernelSpec::Reduction& r) {
 // For a count of equal(a, 0) (either side) where a is stored, never negative (or NaN) and 0
 // only where its input underflows: the index of a's store; otherwise -1.
 int rarely_zero_store(const KernelSpec& spec, const KernelSpec::Reduction& r) {
-    const auto instr = [&](int k) -> const KernelSpec::Instr& { return spec.instrs[static_cast<std::size_t>(k)]; };
-    const auto is_zero = [&](int k) {
-        return instr(k).kind == KernelSpec::Instr::Kind::constant && instr(k).value == 0;
-    };
-    const auto& eq = instr(r.value);
+    const auto& eq = instr_at(spec, r.value);
     if (!is_counter(spec, r) || eq.op != Op::Equal) return -1;
-    const int a = is_zero(eq.args[1]) ? eq.args[0] : is_zero(eq.args[0]) ? eq.args[1] : -1;
-    if (a < 0 || instr(a).kind != KernelSpec::Instr::Kind::op) return -1;
-    const Op op = instr(a).op;
-    if (op != Op::Sigmoid && op != Op::Exp && op != Op::Softplus) return -1;
+    const int a = is_zero_constant(spec, eq.args[1]) ? eq.args[0] : is_zero_constant(spec, eq.args[0]) ? eq.args[1] : -1;
+    if (a < 0 || !(is_op(spec, a, Op::Sigmoid) || is_op(spec, a, Op::Exp) || is_op(spec, a, Op::Softplus))) return -1;
     const auto at = std::find(spec.stores.begin(), spec.stores.end(), a);
     return at == spec.stores.end() ? -1 : static_cast<int>(at - spec.stores.begin());
 }
@@ -136,29 +138,21 @@ double rare_zero_bound(DType dtype) { return dtype == DType::f32 ? -87.0 : -708.
 // For a count of greater(u, 0) where relu(u) is stored: the index of that store; otherwise -1.
 // Such a count may take relu's own comparison, u > 0 or NaN (see relu_mask_counts).
 int relu_counted_store(const KernelSpec& spec, const KernelSpec::Reduction& r) {
-    const auto instr = [&](int k) -> const KernelSpec::Instr& { return spec.instrs[static_cast<std::size_t>(k)]; };
-    const auto& gt = instr(r.value);
-    if (!is_counter(spec, r) || gt.op != Op::Greater) return -1;
-    const auto& zero = instr(gt.args[1]);
-    if (zero.kind != KernelSpec::Instr::Kind::constant || zero.value != 0) return -1;
-    for (std::size_t s = 0; s < spec.stores.size(); ++s) {
-        const auto& a = instr(spec.stores[s]);
-        if (a.kind == KernelSpec::Instr::Kind::op && a.op == Op::Relu && a.args[0] == gt.args[0]) return static_cast<int>(s);
-    }
+    const auto& gt = instr_at(spec, r.value);
+    if (!is_counter(spec, r) || gt.op != Op::Greater || !is_zero_constant(spec, gt.args[1])) return -1;
+    for (std::size_t s = 0; s < spec.stores.size(); ++s)
+        if (is_op(spec, spec.stores[s], Op::Relu) && instr_at(spec, spec.stores[s]).args[0] == gt.args[0])
+            return static_cast<int>(s);
     return -1;
 }
 
 // For a count of equal(relu(u), 0) over the whole kernel (every accumulator stride 0): the
 // relu's instruction index; otherwise -1.
 int counted_relu_zeros(const KernelSpec& spec, const KernelSpec::Reduction& r) {
-    const auto instr = [&](int k) -> const KernelSpec::Instr& { return spec.instrs[static_cast<std::size_t>(k)]; };
-    const auto& eq = instr(r.value);
-    if (!is_counter(spec, r) || eq.op != Op::Equal) return -1;
+    const auto& eq = instr_at(spec, r.value);
+    if (!is_counter(spec, r) || eq.op != Op::Equal || !is_zero_constant(spec, eq.args[1])) return -1;
     if (std::any_of(r.acc_strides.begin(), r.acc_strides.end(), [](std::int64_t s) { return s != 0; })) return -1;
-    const auto& zero = instr(eq.args[1]);
-    const auto& a = instr(eq.args[0]);
-    if (zero.kind != KernelSpec::Instr::Kind::constant || zero.value != 0) return -1;
-    return a.kind == KernelSpec::Instr::Kind::op && a.op == Op::Relu ? eq.args[0] : -1;
+    return is_op(spec, eq.args[0], Op::Relu) ? eq.args[0] : -1;
 }
 
 Accumulation accumulation_of(const KernelSpec& spec, const KernelSpec::Reduction& r) {
@@ -1097,14 +1091,11 @@ private:
     // relu's select makes. Counted as the complement of that comparison, it is the same one,
     // made once per vector, where comparing relu's result would be a vector compare more.
     CountedLanes counted_lanes(const std::vector<Value*>& v, int i) {
-        const auto& in = spec_.instrs[static_cast<std::size_t>(i)];
-        auto instr = [&](int k) -> const KernelSpec::Instr& { return spec_.instrs[static_cast<std::size_t>(k)]; };
-        auto is_zero = [&](int k) { return instr(k).kind == KernelSpec::Instr::Kind::constant && instr(k).value == 0; };
+        const auto& in = instr_at(spec_, i);
         auto* zero = llvm::ConstantFP::get(m_.vec, 0.0);
-        if (in.op == Op::Equal && is_zero(in.args[1])) {
-            const auto& a = instr(in.args[0]);
-            if (a.kind == KernelSpec::Instr::Kind::op && a.op == Op::Relu)
-                return {b_.CreateFCmpUGT(v[static_cast<std::size_t>(a.args[0])], zero), true};
+        if (in.op == Op::Equal && is_zero_constant(spec_, in.args[1]) && is_op(spec_, in.args[0], Op::Relu)) {
+            const int u = instr_at(spec_, in.args[0]).args[0];
+            return {b_.CreateFCmpUGT(v[static_cast<std::size_t>(u)], zero), true};
         }
         return {b_.CreateFCmpUNE(v[static_cast<std::size_t>(i)], zero), false};
     }
