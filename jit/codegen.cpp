@@ -28,9 +28,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <limits>
 #include <optional>
 
+#include "fp_flags.hpp"
 #include "kernel_function.hpp"
 #include "llvm_math.hpp"
 #include "nnjit/error.hpp"
@@ -75,13 +75,12 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
 //                  combined into the buffer every kCountRowBlock rows;
 //  count_rare_zeros: a count_total of equal(a, 0) where a is stored, never negative, and 0
 //                  only where its input underflows (sigmoid, exp, softplus: rarely_zero_store).
-//                  The loop keeps the minimum of a's input u in a vector register, one min on
-//                  the add pipes, where the compare would take a slot of the two FMA pipes these
-//                  ops keep busy (on Zen 4: README, "What limits the kernels"); only a row whose
-//                  least u is below rare_zero_bound is counted, from its stored values, after it.
-//                  The min of u rather than of a: u is ready early in the vector's dependency
-//                  chain, a at its end, where a min waits in the scheduler (sigmoid's diagnostics
-//                  measured ~2 points cheaper).
+//                  The loop does nothing for it: a 0 there comes out of an operation that
+//                  rounds a nonzero result to 0, which sets MXCSR's underflow flag (x86: a tiny
+//                  and inexact result), so only a row after which the flag is set is counted, from
+//                  its stored values (rare_zeros_after_row). The count used to be a min of the
+//                  input per vector and a test of it per row: sigmoid's zero count alone cost
+//                  +8% / +5% (128x256 / 128x1024 kernels, Zen 5), now +1% / +2%.
 // Counts are integers, added as integers and stored as float64 integers (exact below 2^53),
 // so they come out the same whatever the order and the split into chunks; so do maxima and
 // minima, exact in float64.
@@ -115,6 +114,20 @@ bool is_counter(const KernelSpec& spec, const KernelSpec::Reduction& r) {
            (in.op == Op::Greater || in.op == Op::Equal);
 }
 
+// Whether instruction k depends on a load that changes along the row: then its arithmetic runs
+// per element in the vector loop, where LLVM cannot hoist it out of the row (the underflow flag
+// of count_rare_zeros is read after each row).
+bool varies_along_row(const KernelSpec& spec, int k) {
+    std::vector<bool> varies(static_cast<std::size_t>(k) + 1);  // instructions use earlier ones only
+    for (std::size_t i = 0; i < varies.size(); ++i) {
+        const auto& in = spec.instrs[i];
+        varies[i] = in.kind == KernelSpec::Instr::Kind::load
+                        ? spec.operands[static_cast<std::size_t>(in.operand)].back() != 0
+                        : std::any_of(in.args.begin(), in.args.end(), [&](int a) { return varies[static_cast<std::size_t>(a)]; });
+    }
+    return varies.back();
+}
+
 // For a count of equal(a, 0) (either side) where a is stored, never negative (or NaN) and 0
 // only where its input underflows: the index of a's store; otherwise -1.
 int rarely_zero_store(const KernelSpec& spec, const KernelSpec::Reduction& r) {
@@ -122,18 +135,10 @@ int rarely_zero_store(const KernelSpec& spec, const KernelSpec::Reduction& r) {
     if (!is_counter(spec, r) || eq.op != Op::Equal) return -1;
     const int a = is_zero_constant(spec, eq.args[1]) ? eq.args[0] : is_zero_constant(spec, eq.args[0]) ? eq.args[1] : -1;
     if (a < 0 || !(is_op(spec, a, Op::Sigmoid) || is_op(spec, a, Op::Exp) || is_op(spec, a, Op::Softplus))) return -1;
+    if (!varies_along_row(spec, instr_at(spec, a).args[0])) return -1;
     const auto at = std::find(spec.stores.begin(), spec.stores.end(), a);
     return at == spec.stores.end() ? -1 : static_cast<int>(at - spec.stores.begin());
 }
-
-// The input u of the a counted by a count_rare_zeros reduction (a = sigmoid(u), exp(u) or softplus(u)).
-int rare_zero_input(const KernelSpec& spec, const KernelSpec::Reduction& r) {
-    const int a = spec.stores[static_cast<std::size_t>(rarely_zero_store(spec, r))];
-    return spec.instrs[static_cast<std::size_t>(a)].args[0];
-}
-
-// Below this u, sigmoid(u), exp(u) and softplus(u) may be 0 (they are about e^u, normal above it).
-double rare_zero_bound(DType dtype) { return dtype == DType::f32 ? -87.0 : -708.0; }
 
 // For a count of greater(u, 0) where relu(u) is stored: the index of that store; otherwise -1.
 // Such a count may take relu's own comparison, u > 0 or NaN (see relu_mask_counts).
@@ -159,7 +164,8 @@ Accumulation accumulation_of(const KernelSpec& spec, const KernelSpec::Reduction
     const auto& s = r.acc_strides;
     if (s.back() == 0) {
         if (!is_counter(spec, r)) return Accumulation::float_register;
-        return rarely_zero_store(spec, r) >= 0 ? Accumulation::count_rare_zeros : Accumulation::count_total;
+        const bool rare_zeros = rarely_zero_store(spec, r) >= 0 && fp_flags_work();
+        return rare_zeros ? Accumulation::count_rare_zeros : Accumulation::count_total;
     }
     const bool same_for_every_row = std::all_of(s.begin(), s.end() - 1, [](std::int64_t x) { return x == 0; });
     const bool scratch = same_for_every_row && spec.dims.size() > 1 && spec.row_length() <= kMaxCountedRow;
@@ -296,10 +302,12 @@ public:
         for (std::size_t k = 0; k < n_ops; ++k) op_base_.push_back(load_arg(k));
         for (std::size_t k = 0; k < n_out; ++k) out_base_.push_back(load_arg(n_ops + k));
         for (std::size_t k = 0; k < spec_.reductions.size(); ++k) acc_base_.push_back(load_arg(n_ops + n_out + k));
-        if (counts_fit_in_registers() && instructions_per_vector() <= kLightVectorInstructions)
-            register_count_rows(row_begin, row_end);
+        const bool register_counts = counts_fit_in_registers() && instructions_per_vector() <= kLightVectorInstructions;
+        start_flag_watch(register_counts && relu_counted_columns() && fp_flags_work());
+        if (register_counts) register_count_rows(row_begin, row_end);
         else if (std::any_of(acc_.begin(), acc_.end(), in_scratch_row)) scratch_rows(row_begin, row_end);
         else rows(row_begin, row_end);
+        end_flag_watch();
         b_.CreateRetVoid();
         drop_idle_clamps(*fn_);
         return verified(std::move(module_), spec_);
@@ -505,9 +513,9 @@ private:
         counted_loop("count.block", row_begin, row_end, [&](Value* first) {
             auto* last = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateAdd(first, b_.getInt64(kCountRowBlock)),
                                                   row_end);
-            const BlockCounts block = whole_rows_counted(first, last);
-            add_zeros_from_counts(block.counts, first, last);
-            add_register_counts(without_nan_hits(block, first, last));
+            const std::vector<Value*> counts = whole_rows_counted(first, last);
+            add_zeros_from_counts(counts, first, last);
+            add_register_counts(without_nan_hits(counts, first, last));
             return last;
         });
         relu_mask_store_.clear();
@@ -522,21 +530,15 @@ private:
     // active count) counts u > 0 or NaN, the comparison relu's select already makes
     // (relu_mask_store_), where u > 0 would be a second compare per vector. The NaN lanes it
     // counts too are taken back after the block, from the stored activations, in a block that
-    // has one (without_nan_hits): an unsigned max of the activations' bits, one integer max per
-    // vector on a pipe the compares do not use, tells which (relu's values are +0, above 0 or
-    // NaN, and only NaN's bits are above +inf's as unsigned). A count of equal(relu(u), 0) over
+    // has one (without_nan_hits): relu's compare raised MXCSR's invalid flag for it ("MXCSR's
+    // sticky flags as guards"; an unsigned max of the activations' bits per vector did this
+    // before, one integer instruction per vector). A count of equal(relu(u), 0) over
     // the whole kernel is then the block's elements less its column counts before that
     // correction (add_zeros_from_counts): no mask move and popcount per vector. On Zen 5, where
     // compares, mask moves and mask unpacks run two a cycle, a probed 1024-unit row's code run
     // in L1 took 0.69 ns a vector with two compares and the popcounts, 0.50 this way, the plain
     // kernel 0.35; the probed 128x1024 and 1024x1024 kernels went from +17% to +11% over the
     // plain ones (docs/relu-story.md).
-
-    // What whole_rows_counted adds up over a block of rows.
-    struct BlockCounts {
-        std::vector<Value*> counts;      // per column count reduction, per group: count_index
-        std::vector<Value*> nan_guards;  // per reduction: relu-mask counts' unsigned max of bits, else null
-    };
 
     // Per reduction: the store of the relu whose comparison its column count takes, or -1;
     // the column count reduction its zeros come from, or -1. Set only while the whole rows are
@@ -546,9 +548,16 @@ private:
     bool relu_mask_counts(std::size_t r) const { return !relu_mask_store_.empty() && relu_mask_store_[r] >= 0; }
     bool zeros_from_counts(std::size_t r) const { return !zeros_source_.empty() && zeros_source_[r] >= 0; }
 
+    bool relu_counted_columns() const {
+        for (std::size_t r = 0; r < acc_.size(); ++r)
+            if (acc_[r] == Accumulation::count_columns && relu_counted_store(spec_, spec_.reductions[r]) >= 0) return true;
+        return false;
+    }
+
     void choose_relu_mask_counts() {
         relu_mask_store_.assign(acc_.size(), -1);
         zeros_source_.assign(acc_.size(), -1);
+        if (!(watched_flags_ & kMxcsrInvalidFlag)) return;  // no flag to notice the NaNs by
         for (std::size_t r = 0; r < acc_.size(); ++r)
             if (acc_[r] == Accumulation::count_columns) relu_mask_store_[r] = relu_counted_store(spec_, spec_.reductions[r]);
         for (std::size_t r = 0; r < acc_.size(); ++r) {
@@ -558,17 +567,6 @@ private:
                 if (relu_mask_counts(source) && spec_.stores[static_cast<std::size_t>(relu_mask_store_[source])] == relu)
                     zeros_source_[r] = static_cast<int>(source);
         }
-    }
-
-    // The relu value of a relu-mask column count r among the values `v` of one vector.
-    Value* counted_relu(const std::vector<Value*>& v, std::size_t r) {
-        return v[static_cast<std::size_t>(spec_.stores[static_cast<std::size_t>(relu_mask_store_[r])])];
-    }
-
-    // The unsigned maximum of the bits of a relu's values, and the bits of +inf (above: a NaN).
-    llvm::VectorType* bits_type() { return llvm::FixedVectorType::get(b_.getIntNTy(m_.elem->getPrimitiveSizeInBits()), lanes_); }
-    llvm::Constant* infinity_bits() {
-        return b_.getIntN(m_.elem->getPrimitiveSizeInBits(), spec_.dtype == DType::f32 ? 0x7f800000u : 0x7ff0000000000000u);
     }
 
     // The index in whole_rows_counted's counts of column count reduction r's group g.
@@ -595,25 +593,17 @@ private:
     }
 
     // The rows [first, last), each unrolled whole; returns the counts (one byte vector per
-    // group per count_columns reduction; at most kCountRowBlock rows, so no byte wraps) and, per
-    // relu-mask count, the unsigned maximum of its activations' bits.
-    BlockCounts whole_rows_counted(Value* first, Value* last) {
+    // group per count_columns reduction, count_index; at most kCountRowBlock rows, so no byte
+    // wraps).
+    std::vector<Value*> whole_rows_counted(Value* first, Value* last) {
         const auto groups = count_groups();
-        // Carried from row to row: the counts (count_index), then the relu-mask counts' guards.
         std::vector<Value*> start;
         for (std::size_t r = 0; r < acc_.size(); ++r) {
             if (acc_[r] != Accumulation::count_columns) continue;
             for (const auto& [begin, end] : groups)
                 start.push_back(llvm::Constant::getNullValue(count_type(static_cast<unsigned>(vectors_in(begin, end) * lanes_))));
         }
-        const std::size_t n_counts = start.size();
-        std::vector<std::size_t> guard_at(acc_.size(), 0);  // where relu-mask count r's guard is carried
-        for (std::size_t r = 0; r < acc_.size(); ++r)
-            if (relu_mask_counts(r)) {
-                guard_at[r] = start.size();
-                start.push_back(llvm::Constant::getNullValue(bits_type()));
-            }
-        const std::vector<Value*> end = carried_loop("count.row", first, last, start, [&](Value* row, std::vector<Value*> next) {
+        return carried_loop("count.row", first, last, start, [&](Value* row, std::vector<Value*> next) {
             row_pointers(row);
             std::vector<Value*> accs = accumulator_starts();
             for (std::size_t r = 0; r < acc_.size(); ++r)
@@ -636,63 +626,40 @@ private:
                     const auto lanes = static_cast<unsigned>(hits.lanes[r].size()) * lanes_;
                     Value* one_more = b_.CreateAdd(next[k], llvm::ConstantInt::get(count_type(lanes), 1));
                     next[k] = b_.CreateSelect(llvm::concatenateVectors(b_, hits.lanes[r]), one_more, next[k]);
-                    if (relu_mask_counts(r)) next[guard_at[r]] = guarded(next[guard_at[r]], hits.relu_values[r]);
                 }
             }
             finish_row(accs);
             return std::pair{b_.CreateAdd(row, b_.getInt64(1)), next};
         });
-        BlockCounts counted{std::vector<Value*>(end.begin(), end.begin() + static_cast<std::ptrdiff_t>(n_counts)),
-                            std::vector<Value*>(acc_.size(), nullptr)};
-        for (std::size_t r = 0; r < acc_.size(); ++r)
-            if (relu_mask_counts(r)) counted.nan_guards[r] = end[guard_at[r]];
-        return counted;
-    }
-
-    // The guard `guard` with a group's relu values: their bits' unsigned maximum, as a tree over
-    // the group's vectors and then the guard (a short dependency chain).
-    Value* guarded(Value* guard, const std::vector<Value*>& relu_values) {
-        std::vector<Value*> bits;
-        for (Value* a : relu_values) bits.push_back(b_.CreateBitCast(a, bits_type()));
-        while (bits.size() > 1) {
-            std::vector<Value*> pairs;
-            for (std::size_t i = 0; i + 1 < bits.size(); i += 2)
-                pairs.push_back(b_.CreateBinaryIntrinsic(llvm::Intrinsic::umax, bits[i], bits[i + 1]));
-            if (bits.size() % 2) pairs.push_back(bits.back());
-            bits = std::move(pairs);
-        }
-        return b_.CreateBinaryIntrinsic(llvm::Intrinsic::umax, guard, bits.front());
     }
 
     // whole_rows_counted's counts with the NaN lanes of the relu-mask counts taken back, counted
-    // again from the stored activations of rows [first, last) when a guard shows a NaN.
-    std::vector<Value*> without_nan_hits(const BlockCounts& counted, Value* first, Value* last) {
-        Value* nan_seen = nullptr;
-        for (Value* guard : counted.nan_guards) {
-            if (!guard) continue;
-            Value* seen = b_.CreateICmpUGT(b_.CreateUnaryIntrinsic(llvm::Intrinsic::vector_reduce_umax, guard), infinity_bits());
-            nan_seen = nan_seen ? b_.CreateOr(nan_seen, seen) : seen;
-        }
-        if (!nan_seen) return counted.counts;
+    // again from the stored activations of rows [first, last) when relu's compare raised the
+    // invalid flag (flags_watched).
+    std::vector<Value*> without_nan_hits(const std::vector<Value*>& counts, Value* first, Value* last) {
+        if (std::none_of(relu_mask_store_.begin(), relu_mask_store_.end(), [](int s) { return s >= 0; })) return counts;
+        Value* mxcsr = read_mxcsr();
+        Value* nan_seen = raised(mxcsr, kMxcsrInvalidFlag);
         auto* pre = b_.GetInsertBlock();
         auto* recount = block("counts.nan");
         auto* join = block("counts.nan.end");
         b_.CreateCondBr(nan_seen, recount, join);
 
         b_.SetInsertPoint(recount);
-        std::vector<Value*> fixed = nan_hits_taken_back(counted.counts, first, last);
+        std::vector<Value*> fixed = nan_hits_taken_back(counts, first, last);
+        take_flag(mxcsr, kMxcsrInvalidFlag);
         auto* recounted = b_.GetInsertBlock();
         b_.CreateBr(join);
 
         b_.SetInsertPoint(join);
-        std::vector<Value*> counts;
+        std::vector<Value*> joined;
         for (std::size_t k = 0; k < fixed.size(); ++k) {
             auto* phi = b_.CreatePHI(fixed[k]->getType(), 2, "counts");
-            phi->addIncoming(counted.counts[k], pre);
+            phi->addIncoming(counts[k], pre);
             phi->addIncoming(fixed[k], recounted);
-            counts.push_back(phi);
+            joined.push_back(phi);
         }
-        return counts;
+        return joined;
     }
 
     // `counts` less, per relu-mask count, its NaN activations in rows [first, last) per column.
@@ -987,12 +954,9 @@ private:
 
     // Adds the row's register accumulators `accs` (null for the others) into their buffers.
     void finish_row(const std::vector<Value*>& accs) {
+        rare_zeros_after_row();
         for (std::size_t r = 0; r < accs.size(); ++r) {
             if (!accs[r]) continue;
-            if (acc_[r] == Accumulation::count_rare_zeros) {
-                combine_into_buffer(Op::Sum, acc_row_[r], rare_zeros_of_row(r, accs[r]));
-                continue;
-            }
             const Op op = spec_.reductions[r].combine;
             Value* sum = accs[r];
             // Ordered (no reassociation flag): the lanes are added in a fixed order.
@@ -1005,21 +969,98 @@ private:
         }
     }
 
-    // The zeros of the row for count_rare_zeros reduction r, whose loop left the least input u in
-    // the lanes of `least_lanes`: none when it is at least rare_zero_bound, else counted from the
-    // stored row.
-    Value* rare_zeros_of_row(std::size_t r, Value* least_lanes) {
-        auto* pre = b_.GetInsertBlock();
-        auto* count_block = block("zeros.count");
-        auto* join = block("zeros.end");
-        // No lane is NaN (minps kept the accumulator), which lets the reduction be a tree of
-        // minps rather than a chain of scalar NaN checks.
-        auto* least = b_.CreateFPMinReduce(least_lanes);
-        llvm::cast<llvm::Instruction>(least)->setHasNoNaNs(true);
-        Value* some = b_.CreateFCmpOLT(least, llvm::ConstantFP::get(m_.elem, rare_zero_bound(spec_.dtype)));
-        b_.CreateCondBr(some, count_block, join);
+    // ---- MXCSR's sticky flags as guards ----
+    //
+    // Two counts take an x86 exception flag as their guard, read once per row or block rather
+    // than tested per vector (fp_flags_work: not under valgrind, which keeps no flags):
+    //  - count_rare_zeros, the underflow flag (UE). Every 0 of a sigmoid, exp or softplus comes
+    //    out of an operation that rounds a nonzero result to 0 (their exp is clamped, never 0
+    //    by a select), which sets it, in the row's own vector loop (varies_along_row); after a
+    //    row with UE set, the row's zeros are counted from its stored values
+    //    (rare_zeros_after_row). Other underflows (subnormal results, a tiny r squared in exp)
+    //    only make a row counted that needs no count. With denormals-are-zero (DAZ) a subnormal
+    //    read back as 0 could give a 0 without an underflow: then every row is counted.
+    //  - relu-mask counts, the invalid flag (IE): relu's compare is x86's signaling one
+    //    (`vcmpnleps`, LLVM's lowering of an unordered greater), which sets IE for a NaN
+    //    operand, so a block of rows without IE has no NaN for its counts to take back
+    //    (without_nan_hits; tests/test_diagnostics.cpp fails if a quiet compare is chosen).
+    // The kernel clears the watched flags on entry, and clears one after counting what it
+    // guarded; on return it sets again those the caller's code or a row had raised: what the
+    // caller sees is what the kernel without the counts would leave. (Without working flags a
+    // count_rare_zeros is a count_total, a compare per vector, and ReLU's counts make their own
+    // compares.)
+    llvm::AllocaInst* mxcsr_slot_ = nullptr;     // the 32 bits stmxcsr and ldmxcsr go through
+    llvm::AllocaInst* flags_raised_ = nullptr;   // watched flags raised before or in the kernel
+    std::uint32_t watched_flags_ = 0;
 
-        b_.SetInsertPoint(count_block);
+    bool counts_rare_zeros() const {
+        return std::find(acc_.begin(), acc_.end(), Accumulation::count_rare_zeros) != acc_.end();
+    }
+
+    Value* read_mxcsr() {
+        b_.CreateCall(llvm::Intrinsic::getDeclaration(module_.get(), llvm::Intrinsic::x86_sse_stmxcsr), {mxcsr_slot_});
+        return b_.CreateLoad(b_.getInt32Ty(), mxcsr_slot_);
+    }
+    void write_mxcsr(Value* bits) {
+        b_.CreateStore(bits, mxcsr_slot_);
+        b_.CreateCall(llvm::Intrinsic::getDeclaration(module_.get(), llvm::Intrinsic::x86_sse_ldmxcsr), {mxcsr_slot_});
+    }
+
+    // Emits body() in a block run only when `condition` holds; continues after it.
+    template <class Body> void only_if(Value* condition, const llvm::Twine& name, const Body& body) {
+        auto* then = block(name);
+        auto* join = block(name + ".end");
+        b_.CreateCondBr(condition, then, join);
+        b_.SetInsertPoint(then);
+        body();
+        b_.CreateBr(join);
+        b_.SetInsertPoint(join);
+    }
+
+    Value* raised(Value* mxcsr, std::uint32_t bits) {
+        return b_.CreateICmpNE(b_.CreateAnd(mxcsr, b_.getInt32(bits)), b_.getInt32(0));
+    }
+
+    // On entry: the flags the counts use, the caller's kept aside and cleared. `relu_masks`:
+    // whether the whole rows may take relu's compare for their counts.
+    void start_flag_watch(bool relu_masks) {
+        watched_flags_ = (counts_rare_zeros() ? kMxcsrUnderflowFlag : 0) | (relu_masks ? kMxcsrInvalidFlag : 0);
+        if (!watched_flags_) return;
+        llvm::IRBuilder<> entry(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+        mxcsr_slot_ = entry.CreateAlloca(b_.getInt32Ty());
+        flags_raised_ = entry.CreateAlloca(b_.getInt32Ty());
+        Value* caller = read_mxcsr();
+        b_.CreateStore(b_.CreateAnd(caller, b_.getInt32(watched_flags_)), flags_raised_);
+        only_if(raised(caller, watched_flags_), "mxcsr.clear", [&] { write_mxcsr(b_.CreateAnd(caller, b_.getInt32(~watched_flags_))); });
+    }
+
+    // On return: the flags set again that the caller's code or a row had raised.
+    void end_flag_watch() {
+        if (!watched_flags_) return;
+        Value* before = b_.CreateLoad(b_.getInt32Ty(), flags_raised_);
+        only_if(raised(before, watched_flags_), "mxcsr.restore", [&] { write_mxcsr(b_.CreateOr(read_mxcsr(), before)); });
+    }
+
+    // After counting what `flag` guarded, seen raised in `mxcsr`: the flag noted and cleared.
+    void take_flag(Value* mxcsr, std::uint32_t flag) {
+        Value* before = b_.CreateLoad(b_.getInt32Ty(), flags_raised_);
+        b_.CreateStore(b_.CreateOr(before, b_.CreateAnd(mxcsr, b_.getInt32(flag))), flags_raised_);
+        only_if(raised(mxcsr, flag), "mxcsr.clear", [&] { write_mxcsr(b_.CreateAnd(read_mxcsr(), b_.getInt32(~flag))); });
+    }
+
+    // After a row: its zeros, for each count_rare_zeros reduction, if it may have any.
+    void rare_zeros_after_row() {
+        if (!counts_rare_zeros()) return;
+        Value* mxcsr = read_mxcsr();
+        only_if(raised(mxcsr, kMxcsrUnderflowFlag | kMxcsrDenormalsAreZero), "zeros.count", [&] {
+            for (std::size_t r = 0; r < acc_.size(); ++r)
+                if (acc_[r] == Accumulation::count_rare_zeros) combine_into_buffer(Op::Sum, acc_row_[r], zeros_of_row(r));
+            take_flag(mxcsr, kMxcsrUnderflowFlag);
+        });
+    }
+
+    // The zeros of count_rare_zeros reduction r's stored values in the row, as a 64-bit count.
+    Value* zeros_of_row(std::size_t r) {
         // In the entry block: an alloca in the loop would take stack space per row (SROA makes
         // it a register).
         llvm::IRBuilder<> entry(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
@@ -1034,15 +1075,7 @@ private:
             Value* n = popcount(b_.CreateFCmpOEQ(a, llvm::ConstantFP::get(m_.vec, 0.0)));
             b_.CreateStore(b_.CreateAdd(b_.CreateLoad(i64_, zeros), n), zeros);
         });
-        Value* counted = b_.CreateLoad(i64_, zeros);
-        auto* counted_block = b_.GetInsertBlock();
-        b_.CreateBr(join);
-
-        b_.SetInsertPoint(join);
-        auto* n = b_.CreatePHI(i64_, 2, "zeros");
-        n->addIncoming(b_.getInt64(0), pre);
-        n->addIncoming(counted, counted_block);
-        return n;
+        return b_.CreateLoad(i64_, zeros);
     }
 
     // A phi, starting from accumulator_start on entry from `pre`, for each register accumulator
@@ -1072,8 +1105,6 @@ private:
                 starts.push_back(identity(op, op == Op::Sum ? dvec_ : m_.vec));
             } else if (a == Accumulation::count_total) {
                 starts.push_back(b_.getInt64(0));
-            } else if (a == Accumulation::count_rare_zeros) {
-                starts.push_back(m_.c(std::numeric_limits<double>::infinity()));
             } else {
                 starts.push_back(nullptr);
             }
@@ -1181,15 +1212,13 @@ private:
         return made;
     }
 
-    // Per reduction, what the vectors of an iteration give its column counts: the lanes counted,
-    // and for a relu-mask count the relu values (for the NaN guard, see whole_rows_counted).
+    // Per reduction, what the vectors of an iteration give its column counts: the lanes counted.
     struct RowCounts {
-        std::vector<std::vector<Value*>> lanes, relu_values;
-        explicit RowCounts(std::size_t reductions) : lanes(reductions), relu_values(reductions) {}
+        std::vector<std::vector<Value*>> lanes;
+        explicit RowCounts(std::size_t reductions) : lanes(reductions) {}
         void append(const RowCounts& more) {
             for (std::size_t r = 0; r < lanes.size(); ++r) {
                 lanes[r].insert(lanes[r].end(), more.lanes[r].begin(), more.lanes[r].end());
-                relu_values[r].insert(relu_values[r].end(), more.relu_values[r].begin(), more.relu_values[r].end());
             }
         }
     };
@@ -1288,14 +1317,7 @@ private:
         for (std::size_t r = 0; r < spec_.reductions.size(); ++r) {
             Value* x = v[static_cast<std::size_t>(spec_.reductions[r].value)];
             switch (acc_[r]) {
-            case Accumulation::count_rare_zeros: {
-                // min(u, acc) as x86's minps, u the input of a: a NaN (whose a is NaN, never 0)
-                // leaves acc as it was.
-                Value* u = v[static_cast<std::size_t>(rare_zero_input(spec_, spec_.reductions[r]))];
-                if (mask) u = b_.CreateSelect(mask, u, m_.c(std::numeric_limits<double>::infinity()));
-                out[r] = m_.min(u, accs[r]);
-                break;
-            }
+            case Accumulation::count_rare_zeros: break;  // rare_zeros_after_row
             case Accumulation::count_total:
             case Accumulation::count_columns: {
                 if (zeros_from_counts(r)) break;  // add_zeros_from_counts
@@ -1312,7 +1334,6 @@ private:
                     // Counted down, modulo 256 (the block's count is the negated byte): adding
                     // the sign-extended comparison (-1 on a hit) lets the load fold into the add.
                     column_hits.lanes[r].push_back(complement ? b_.CreateXor(all, in_mask) : in_mask);
-                    if (relu_mask_counts(r)) column_hits.relu_values[r].push_back(counted_relu(v, r));
                 }
                 break;
             }

@@ -47,6 +47,7 @@
 
 #include <fmt/format.h>
 
+#include "fp_flags.hpp"
 #include "nnjit/error.hpp"
 
 namespace nnjit::jit {
@@ -385,8 +386,9 @@ Engine::Engine() : impl_(new Impl) {
             throw UserError(fmt::format("NNJIT_VECTOR_BITS must be 128, 256 or 512, not '{}'", forced));
         d.bits = std::min(want, host_bits);
     }
-    d.target = fmt::format("{} {} {}-bit {} LLVM {} codegen {} {}", d.triple, d.cpu, d.bits, d.features,
-                           LLVM_VERSION_STRING, codegen_build_stamp(), normalize_codegen_build_stamp());
+    d.target = fmt::format("{} {} {}-bit {} LLVM {} codegen {} {} fp flags {}", d.triple, d.cpu, d.bits,
+                           d.features, LLVM_VERSION_STRING, codegen_build_stamp(), normalize_codegen_build_stamp(),
+                           fp_flags_work());
     d.dir = default_cache_dir();
     const std::string dump = fmt::format(",{},", env("NNJIT_DUMP"));
     d.dump_llvm = dump.find(",llvm,") != std::string::npos;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include <omp.h>
+#include <xmmintrin.h>
 
 #include "nnjit/autodiff.hpp"
 #include "nnjit/engine.hpp"
@@ -239,6 +240,121 @@ TEST_CASE("the JIT's counts are the interpreter's, exactly: row blocks, tails, s
         CHECK(got[1].flat(0) == ref[1].flat(0));
     }
     omp_set_num_threads(default_threads);
+}
+
+TEST_CASE("rare zeros (sigmoid, softplus, exp) are counted exactly, and the caller's underflow flag is what "
+          "the kernel leaves",
+          "[diagnostics][jit]") {
+    // The JIT counts the zeros of these only after rows where MXCSR's underflow flag went up,
+    // and clears the flag for that (jit/codegen.cpp, count_rare_zeros): a zero in one row among
+    // clean ones, an underflow without a zero (a subnormal result), the caller's flag and its
+    // denormals-are-zero mode must all come out as without the count.
+    const std::string act = GENERATE("sigmoid", "softplus", "exp");
+    const DType dtype = GENERATE(DType::f32, DType::f64);
+    const bool denormals_are_zero = GENERATE(false, true);
+    const auto [rows, units] = GENERATE(std::pair<std::int64_t, std::int64_t>{300, 37}, std::pair<std::int64_t, std::int64_t>{40, 1000});
+    CAPTURE(act, dtype, denormals_are_zero, rows, units);
+    const bool f32 = dtype == DType::f32;
+    Graph g;
+    const Value pre = g.input("z", dtype, Shape{rows, units}) + g.input("b", dtype, Shape{units});
+    const Value a = act == "sigmoid" ? sigmoid(pre) : act == "softplus" ? softplus(pre) : exp(pre);
+    const nn::LayerProbes p = nn::activation_probes(pre, a);
+    const auto jit = compile({a, p.active, p.zeros}, Backend::jit);
+    const Tensor b = Tensor::zeros(dtype, Shape{units});
+    const Tensor clean = Tensor::randn(DType::f64, Shape{rows, units}, 21).to(dtype);
+    Tensor rare = clean.to(dtype);
+    auto set = [&](std::int64_t r, std::int64_t u, double x) {
+        if (f32) rare.data<float>()[r * units + u] = static_cast<float>(x);
+        else rare.data<double>()[r * units + u] = x;
+    };
+    set(17, 3, -std::numeric_limits<double>::infinity());  // 0
+    set(rows - 1, units - 1, f32 ? -120.0 : -760.0);          // 0, the last element
+    set(rows / 2, 5, f32 ? -95.0 : -720.0);                   // subnormal: an underflow, no zero
+
+    // MXCSR's bits: UE, the six exception flags, DAZ.
+    constexpr unsigned underflow_flag = 0x10, all_flags = 0x3f, denormals_are_zero_mode = 0x40;
+    const unsigned saved_csr = _mm_getcsr();
+    if (denormals_are_zero) _mm_setcsr(saved_csr | denormals_are_zero_mode);
+    const int default_threads = omp_get_max_threads();
+    omp_set_num_threads(1);  // the kernel on this thread, whose flags the test reads
+    auto zeros_of = [&](const Tensor& z, bool flag_before) {
+        _mm_setcsr((_mm_getcsr() & ~all_flags) | (flag_before ? underflow_flag : 0));
+        const auto got = jit->run({{"z", z}, {"b", b}});
+        std::int64_t stored_zeros = 0;
+        for (std::int64_t i = 0; i < rows * units; ++i) stored_zeros += got[0].flat(i) == 0;
+        CHECK(got[2].flat(0) == static_cast<double>(stored_zeros));
+        return std::pair{stored_zeros, (_mm_getcsr() & underflow_flag) != 0};
+    };
+    const auto [clean_zeros, clean_flag] = zeros_of(clean, false);
+    const auto [clean_zeros_flagged, flag_kept] = zeros_of(clean, true);
+    const auto [rare_zeros, rare_flag] = zeros_of(rare, false);
+    omp_set_num_threads(default_threads);
+    _mm_setcsr(saved_csr);
+
+    CHECK(clean_zeros == 0);
+    CHECK_FALSE(clean_flag);  // nothing underflows for N(0, 1) values
+    CHECK(clean_zeros_flagged == 0);
+    CHECK(flag_kept);         // the caller's flag, cleared while the kernel ran, is back
+    // DAZ reads the subnormal result as 0, in the kernel's count and here alike.
+    CHECK(rare_zeros == (denormals_are_zero ? 3 : 2));
+    CHECK(rare_flag);         // the kernel's own underflows show, as without the count
+}
+
+TEST_CASE("ReLU's active counts take NaNs back by the invalid flag, and the caller's flag is what the kernel "
+          "leaves",
+          "[diagnostics][jit]") {
+    // In whole rows the JIT counts relu's own compare (z > 0 or NaN) and takes the NaNs back
+    // only in blocks of rows after which MXCSR's invalid flag is up (jit/codegen.cpp, "MXCSR's
+    // sticky flags as guards"), clearing the flag for that and setting it again on return.
+    const DType dtype = GENERATE(DType::f32, DType::f64);
+    const auto [rows, units] = GENERATE(std::pair<std::int64_t, std::int64_t>{600, 256}, std::pair<std::int64_t, std::int64_t>{300, 37});
+    CAPTURE(dtype, rows, units);
+    Graph g;
+    const Value pre = g.input("z", dtype, Shape{rows, units}) + g.input("b", dtype, Shape{units});
+    const Value a = relu(pre);
+    const nn::LayerProbes p = nn::activation_probes(pre, a);
+    const auto jit = compile({a, p.active, p.zeros}, Backend::jit);
+    const Tensor b = Tensor::zeros(dtype, Shape{units});
+    const Tensor clean = Tensor::randn(DType::f64, Shape{rows, units}, 23).to(dtype);
+    Tensor with_nans = clean.to(dtype);
+    for (const std::int64_t i : {std::int64_t{17} * units + 3, rows * units - 1}) {
+        if (dtype == DType::f32) with_nans.data<float>()[i] = std::numeric_limits<float>::quiet_NaN();
+        else with_nans.data<double>()[i] = std::numeric_limits<double>::quiet_NaN();
+    }
+
+    constexpr unsigned invalid_flag = 0x01, all_flags = 0x3f;  // MXCSR's IE, and all six exception flags
+    const unsigned saved_csr = _mm_getcsr();
+    const int default_threads = omp_get_max_threads();
+    omp_set_num_threads(1);  // the kernel on this thread, whose flags the test reads
+    auto wrong_counts_and_flag = [&](const Tensor& z, bool flag_before) {
+        _mm_setcsr((_mm_getcsr() & ~all_flags) | (flag_before ? invalid_flag : 0));
+        const auto got = jit->run({{"z", z}, {"b", b}});
+        const bool flag_after = (_mm_getcsr() & invalid_flag) != 0;
+        std::int64_t wrong = 0, zeros = 0;
+        for (std::int64_t u = 0; u < units; ++u) {
+            std::int64_t active = 0;
+            for (std::int64_t r = 0; r < rows; ++r) {
+                const double x = z.flat(r * units + u);
+                active += x > 0;
+                zeros += x <= 0;  // relu(NaN) is NaN, not 0
+            }
+            wrong += got[1].flat(u) != static_cast<double>(active);
+        }
+        wrong += got[2].flat(0) != static_cast<double>(zeros);
+        return std::pair{wrong, flag_after};
+    };
+    const auto [clean_wrong, clean_flag] = wrong_counts_and_flag(clean, false);
+    const auto [clean_flagged_wrong, flag_kept] = wrong_counts_and_flag(clean, true);
+    const auto [nan_wrong, nan_flag] = wrong_counts_and_flag(with_nans, false);
+    omp_set_num_threads(default_threads);
+    _mm_setcsr(saved_csr);
+
+    CHECK(clean_wrong == 0);
+    CHECK(clean_flagged_wrong == 0);
+    CHECK(nan_wrong == 0);
+    CHECK_FALSE(clean_flag);
+    CHECK(flag_kept);  // the caller's flag, cleared while the kernel ran, is back
+    CHECK(nan_flag);   // relu's compare of a NaN raised it, as without the counts
 }
 
 TEST_CASE("the probes of every activation count as the interpreter's, special values included", "[diagnostics][jit]") {

@@ -255,10 +255,10 @@ TEST_CASE("jit: a chain of 5 elementwise ops and its gradient is one kernel writ
 }
 
 TEST_CASE("jit: zeros of sigmoid, exp and softplus are counted exactly, in rows with and without them", "[jit]") {
-    // The JIT counts these (0 only by underflow) from the stored row only when the row's least
-    // input is below a bound under which they may underflow; a row of ordinary values has no
-    // zero to count. Inputs across the edge where each one starts to give 0 (some rows have
-    // them and no deeper one) check that bound.
+    // The JIT counts these (0 only by underflow) from the stored row only when MXCSR's underflow
+    // flag went up while the row was computed; a row of ordinary values has no zero to count.
+    // Inputs across the edge where each one starts to give 0 (some rows have them and no deeper
+    // one) check that every 0 raises the flag.
     for (DType dtype : {DType::f32, DType::f64}) {
         const double deep = dtype == DType::f32 ? -200.0 : -1000.0;  // every one underflows here
         const double edge_from = dtype == DType::f32 ? -112.0 : -760.0;
