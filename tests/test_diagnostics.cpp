@@ -177,6 +177,23 @@ template <class T> Tensor special_values(Shape shape, std::uint64_t seed) {
     return z;
 }
 
+// MXCSR's bits the flag tests use: IE, UE, all six exception flags, DAZ.
+constexpr unsigned kInvalidFlag = 0x01, kUnderflowFlag = 0x10, kAllFlags = 0x3f, kDenormalsAreZero = 0x40;
+
+// `program` run on this thread alone (its kernels then run here, whose MXCSR the test reads),
+// with every exception flag clear but `flag` when `flag_before`: its results, and whether
+// `flag` is up after.
+std::pair<std::vector<Tensor>, bool> run_with_flag(const Program& program, const Bindings& bindings, unsigned flag,
+                                                   bool flag_before) {
+    const int default_threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    _mm_setcsr((_mm_getcsr() & ~kAllFlags) | (flag_before ? flag : 0));
+    std::vector<Tensor> results = program.run(bindings);
+    const bool flag_after = (_mm_getcsr() & flag) != 0;
+    omp_set_num_threads(default_threads);
+    return {std::move(results), flag_after};
+}
+
 }  // namespace
 
 TEST_CASE("the JIT's counts are the interpreter's, exactly: row blocks, tails, special values, any thread count",
@@ -271,24 +288,18 @@ TEST_CASE("rare zeros (sigmoid, softplus, exp) are counted exactly, and the call
     set(rows - 1, units - 1, f32 ? -120.0 : -760.0);          // 0, the last element
     set(rows / 2, 5, f32 ? -95.0 : -720.0);                   // subnormal: an underflow, no zero
 
-    // MXCSR's bits: UE, the six exception flags, DAZ.
-    constexpr unsigned underflow_flag = 0x10, all_flags = 0x3f, denormals_are_zero_mode = 0x40;
     const unsigned saved_csr = _mm_getcsr();
-    if (denormals_are_zero) _mm_setcsr(saved_csr | denormals_are_zero_mode);
-    const int default_threads = omp_get_max_threads();
-    omp_set_num_threads(1);  // the kernel on this thread, whose flags the test reads
+    if (denormals_are_zero) _mm_setcsr(saved_csr | kDenormalsAreZero);
     auto zeros_of = [&](const Tensor& z, bool flag_before) {
-        _mm_setcsr((_mm_getcsr() & ~all_flags) | (flag_before ? underflow_flag : 0));
-        const auto got = jit->run({{"z", z}, {"b", b}});
+        const auto [got, flag_after] = run_with_flag(*jit, {{"z", z}, {"b", b}}, kUnderflowFlag, flag_before);
         std::int64_t stored_zeros = 0;
         for (std::int64_t i = 0; i < rows * units; ++i) stored_zeros += got[0].flat(i) == 0;
         CHECK(got[2].flat(0) == static_cast<double>(stored_zeros));
-        return std::pair{stored_zeros, (_mm_getcsr() & underflow_flag) != 0};
+        return std::pair{stored_zeros, flag_after};
     };
     const auto [clean_zeros, clean_flag] = zeros_of(clean, false);
     const auto [clean_zeros_flagged, flag_kept] = zeros_of(clean, true);
     const auto [rare_zeros, rare_flag] = zeros_of(rare, false);
-    omp_set_num_threads(default_threads);
     _mm_setcsr(saved_csr);
 
     CHECK(clean_zeros == 0);
@@ -322,14 +333,9 @@ TEST_CASE("ReLU's active counts take NaNs back by the invalid flag, and the call
         else with_nans.data<double>()[i] = std::numeric_limits<double>::quiet_NaN();
     }
 
-    constexpr unsigned invalid_flag = 0x01, all_flags = 0x3f;  // MXCSR's IE, and all six exception flags
     const unsigned saved_csr = _mm_getcsr();
-    const int default_threads = omp_get_max_threads();
-    omp_set_num_threads(1);  // the kernel on this thread, whose flags the test reads
     auto wrong_counts_and_flag = [&](const Tensor& z, bool flag_before) {
-        _mm_setcsr((_mm_getcsr() & ~all_flags) | (flag_before ? invalid_flag : 0));
-        const auto got = jit->run({{"z", z}, {"b", b}});
-        const bool flag_after = (_mm_getcsr() & invalid_flag) != 0;
+        const auto [got, flag_after] = run_with_flag(*jit, {{"z", z}, {"b", b}}, kInvalidFlag, flag_before);
         std::int64_t wrong = 0, zeros = 0;
         for (std::int64_t u = 0; u < units; ++u) {
             std::int64_t active = 0;
@@ -346,7 +352,6 @@ TEST_CASE("ReLU's active counts take NaNs back by the invalid flag, and the call
     const auto [clean_wrong, clean_flag] = wrong_counts_and_flag(clean, false);
     const auto [clean_flagged_wrong, flag_kept] = wrong_counts_and_flag(clean, true);
     const auto [nan_wrong, nan_flag] = wrong_counts_and_flag(with_nans, false);
-    omp_set_num_threads(default_threads);
     _mm_setcsr(saved_csr);
 
     CHECK(clean_wrong == 0);
