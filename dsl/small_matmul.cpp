@@ -58,7 +58,11 @@ void block(Strided a, std::int64_t i0, const float* b, std::int64_t ldb, std::in
         for (int v = 0; v < V; ++v) {
             bv[v] = load(b + p * ldb + v * kLanes);
             // Kept in a register: else the compiler reads it again from memory for every row.
+            // (A 64-byte vector fits one register only with AVX-512: elsewhere, as in a build
+            // with -DNNJIT_NATIVE=OFF, the compiler splits it and places it itself.)
+#ifdef __AVX512F__
             asm("" : "+v"(bv[v]));
+#endif
         }
         for (int r = 0; r < Rows; ++r) {
             const float x = a(i0 + r, p);
