@@ -548,6 +548,7 @@ private:
     bool relu_mask_counts(std::size_t r) const { return !relu_mask_store_.empty() && relu_mask_store_[r] >= 0; }
     bool zeros_from_counts(std::size_t r) const { return !zeros_source_.empty() && zeros_source_[r] >= 0; }
 
+    // Whether a column count could take a relu's compare (then the kernel watches the invalid flag).
     bool relu_counted_columns() const {
         for (std::size_t r = 0; r < acc_.size(); ++r)
             if (acc_[r] == Accumulation::count_columns && relu_counted_store(spec_, spec_.reductions[r]) >= 0) return true;
@@ -635,7 +636,7 @@ private:
 
     // whole_rows_counted's counts with the NaN lanes of the relu-mask counts taken back, counted
     // again from the stored activations of rows [first, last) when relu's compare raised the
-    // invalid flag (flags_watched).
+    // invalid flag ("MXCSR's sticky flags as guards").
     std::vector<Value*> without_nan_hits(const std::vector<Value*>& counts, Value* first, Value* last) {
         if (std::none_of(relu_mask_store_.begin(), relu_mask_store_.end(), [](int s) { return s >= 0; })) return counts;
         Value* mxcsr = read_mxcsr();
