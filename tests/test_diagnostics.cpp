@@ -12,6 +12,7 @@
 #include <omp.h>
 #include <xmmintrin.h>
 
+#include "fp_flags.hpp"
 #include "nnjit/autodiff.hpp"
 #include "nnjit/engine.hpp"
 #include "nnjit/error.hpp"
@@ -177,8 +178,8 @@ template <class T> Tensor special_values(Shape shape, std::uint64_t seed) {
     return z;
 }
 
-// MXCSR's bits the flag tests use: IE, UE, all six exception flags, DAZ.
-constexpr unsigned kInvalidFlag = 0x01, kUnderflowFlag = 0x10, kAllFlags = 0x3f, kDenormalsAreZero = 0x40;
+// MXCSR's six exception flags (the bits the tests use are jit/fp_flags.hpp's).
+constexpr unsigned kAllFlags = 0x3f;
 
 // `program` run on this thread alone (its kernels then run here, whose MXCSR the test reads),
 // with every exception flag clear but `flag` when `flag_before`: its results, and whether
@@ -289,9 +290,9 @@ TEST_CASE("rare zeros (sigmoid, softplus, exp) are counted exactly, and the call
     set(rows / 2, 5, f32 ? -95.0 : -720.0);                   // subnormal: an underflow, no zero
 
     const unsigned saved_csr = _mm_getcsr();
-    if (denormals_are_zero) _mm_setcsr(saved_csr | kDenormalsAreZero);
+    if (denormals_are_zero) _mm_setcsr(saved_csr | jit::kMxcsrDenormalsAreZero);
     auto zeros_of = [&](const Tensor& z, bool flag_before) {
-        const auto [got, flag_after] = run_with_flag(*jit, {{"z", z}, {"b", b}}, kUnderflowFlag, flag_before);
+        const auto [got, flag_after] = run_with_flag(*jit, {{"z", z}, {"b", b}}, jit::kMxcsrUnderflowFlag, flag_before);
         std::int64_t stored_zeros = 0;
         for (std::int64_t i = 0; i < rows * units; ++i) stored_zeros += got[0].flat(i) == 0;
         CHECK(got[2].flat(0) == static_cast<double>(stored_zeros));
@@ -335,7 +336,7 @@ TEST_CASE("ReLU's active counts take NaNs back by the invalid flag, and the call
 
     const unsigned saved_csr = _mm_getcsr();
     auto wrong_counts_and_flag = [&](const Tensor& z, bool flag_before) {
-        const auto [got, flag_after] = run_with_flag(*jit, {{"z", z}, {"b", b}}, kInvalidFlag, flag_before);
+        const auto [got, flag_after] = run_with_flag(*jit, {{"z", z}, {"b", b}}, jit::kMxcsrInvalidFlag, flag_before);
         std::int64_t wrong = 0, zeros = 0;
         for (std::int64_t u = 0; u < units; ++u) {
             std::int64_t active = 0;
