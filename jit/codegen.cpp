@@ -12,10 +12,9 @@
 // a float32 max or min per column over the rows, in a float32 row on the stack.
 //
 // Counts (sums of a 0/1 comparison, see Accumulation) are added as integers. A count per
-// column over the rows (a per-unit count over a batch) is kept in 8-bit counters: in vector
-// registers where a light loop's whole row of them fits (register_count_rows()), else in a
-// row on the stack. Counters and scratch rows are combined into their float64 buffer every
-// kCountRowBlock rows (scratch_rows()).
+// column over the rows (a per-unit count over a batch) is kept in 8-bit counters in a row on
+// the stack. Scratch rows are combined into their float64 buffer every kCountRowBlock rows
+// (scratch_rows()).
 //
 // The per-element instructions come from op_rules.hpp instantiated over LlvmMath, so the
 // loop body is the interpreter's arithmetic, W lanes at a time.
@@ -67,8 +66,7 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
 //  count_columns:  a counter per column over the rows (the same buffer for every row): an
 //                  8-bit integer per column in a scratch row on the stack, one byte-vector add
 //                  per iteration of the vector loop (its vectors' masks side by side), added to
-//                  the buffer every kCountRowBlock rows; or the same bytes in registers over
-//                  whole rows (register_count_rows);
+//                  the buffer every kCountRowBlock rows;
 //  extreme_columns: a float32 max or min per column over the rows: as count_columns, a
 //                  scratch row on the stack, here of float32 (one load, max and store per
 //                  vector, where the float64 buffer costs two of each and two conversions),
@@ -90,12 +88,6 @@ bool in_scratch_row(Accumulation a) { return a == Accumulation::count_columns ||
 
 // Rows between two additions of the 8-bit column counts to the buffer: at most 255 per count.
 constexpr std::int64_t kCountRowBlock = 255;
-// Per-column counts are kept in registers (register_count_rows) only in loops this light, in
-// IR instructions per vector before LLVM's passes (ReLU and its probes: 13, sigmoid's: 31):
-// their stores are the limit there, where a loop as heavy as sigmoid's is bound by its
-// arithmetic and needs its registers for its own chains (unrolled whole, sigmoid's rows
-// spilled: probed 128x1024 layer +34% over the plain kernel, against +12% with the scratch row).
-constexpr std::size_t kLightVectorInstructions = 20;
 // The longest row whose column counts or float32 extrema are kept on the stack (a scratch row
 // of 16 KiB or 64 KiB each); longer rows use the float64 buffer.
 constexpr std::int64_t kMaxCountedRow = std::int64_t{1} << 14;
@@ -302,10 +294,8 @@ public:
         for (std::size_t k = 0; k < n_ops; ++k) op_base_.push_back(load_arg(k));
         for (std::size_t k = 0; k < n_out; ++k) out_base_.push_back(load_arg(n_ops + k));
         for (std::size_t k = 0; k < spec_.reductions.size(); ++k) acc_base_.push_back(load_arg(n_ops + n_out + k));
-        const bool register_counts = counts_fit_in_registers() && instructions_per_vector() <= kLightVectorInstructions;
-        start_flag_watch(register_counts && relu_counted_columns() && fp_flags_work());
-        if (register_counts) register_count_rows(row_begin, row_end);
-        else if (std::any_of(acc_.begin(), acc_.end(), in_scratch_row)) scratch_rows(row_begin, row_end);
+        start_flag_watch(relu_counted_columns() && fp_flags_work());
+        if (std::any_of(acc_.begin(), acc_.end(), in_scratch_row)) scratch_rows(row_begin, row_end);
         else rows(row_begin, row_end);
         end_flag_watch();
         b_.CreateRetVoid();
@@ -396,11 +386,19 @@ private:
     //     the rows of the block (counts[col..col+W) -= comparison, counted down mod 256;
     //                            extrema[col..col+W) = max(extrema, value) in float32)
     //     buffer[col] += -counts[col] (or max(buffer, extrema)); scratch[col] = start
+    //     (relu-mask counts: the zeros from the counts, the NaN lanes taken back)
     //
     // A float64 buffer costs a load, two conversions, two adds and two stores per vector of
-    // 16 lanes (the float64 lanes are twice as wide); the bytes cost a mask-to-bytes move, an
-    // add with the load folded in and a 16-byte store, the float32 extrema a load, a max and a
-    // store, and the buffer is touched once a block.
+    // 16 lanes (the float64 lanes are twice as wide); the bytes cost the masks' joins (three
+    // `kunpck` per four vectors), a mask-to-bytes move, a 64-byte add with the load folded in
+    // and a store, the float32 extrema a load, a max and a store, and the buffer is touched
+    // once a block.
+    //
+    // The rows are loops, as in a kernel without counts. (Until 2026-11-29 a light loop whose
+    // counts fit in registers had its rows unrolled whole, the counts carried in registers from
+    // row to row; on Zen 5 that unrolled row streamed from L2 and L3 slower than the loop, the
+    // same row without counts too: the probed ReLU kernels took +9% / +11% over the plain ones
+    // at 1024x1024 / 128x1024 that way, +2% / +7% with the scratch row; docs/relu-story.md.)
     void scratch_rows(Value* row_begin, Value* row_end) {
         const auto length = static_cast<std::uint64_t>(spec_.row_length());
         for (Accumulation a : acc_) {
@@ -413,136 +411,101 @@ private:
             row->setAlignment(llvm::Align(64));
             scratch_.push_back(row);
         }
-        auto restart = [&](std::size_t r, Value* col, Value* mask) {
-            store_scratch(r, scratch_start(r), col, mask);
-        };
         each_column_vector([&](Value* col, Value* mask) {
             for (std::size_t r = 0; r < scratch_.size(); ++r)
-                if (scratch_[r]) restart(r, col, mask);
+                if (scratch_[r]) store_scratch(r, scratch_start(r), col, mask);
         });
-
+        choose_relu_mask_counts();
         counted_loop("scratch.block", row_begin, row_end, [&](Value* first) {
             auto* last = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateAdd(first, b_.getInt64(kCountRowBlock)),
                                                   row_end);
             rows(first, last);
-            each_column_vector([&](Value* col, Value* mask) {
-                for (std::size_t r = 0; r < scratch_.size(); ++r) {
-                    if (!scratch_[r]) continue;
-                    Value* block_result = load_scratch(r, col, mask);
-                    if (acc_[r] == Accumulation::count_columns) {
-                        Value* counts = b_.CreateNeg(block_result);  // see emit_accumulation
-                        combine_lanes_into_buffer(Op::Sum, acc_base_[r], col, mask,
-                                                  b_.CreateZExt(counts, count_lanes_type()));
-                    } else {
-                        combine_lanes_into_buffer(spec_.reductions[r].combine, acc_base_[r], col, mask,
-                                                  b_.CreateFPExt(block_result, dvec_));
-                    }
-                    restart(r, col, mask);
+            add_block_to_buffers(first, last);
+            take_nan_hits_back(first, last);
+            return last;
+        });
+    }
+
+    // After the block of rows [first, last): each scratch row added to its buffer and started
+    // again, and each zeros count taken from column counts (zeros_from_counts) added, the
+    // block's elements less those counts.
+    void add_block_to_buffers(Value* first, Value* last) {
+        // The column counts' sums, per lane, for those zeros counts.
+        llvm::IRBuilder<> entry(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+        std::vector<llvm::AllocaInst*> hits(acc_.size(), nullptr);
+        for (std::size_t r = 0; r < acc_.size(); ++r) {
+            if (!zeros_from_counts(r)) continue;
+            hits[r] = entry.CreateAlloca(count_lanes_type());
+            b_.CreateStore(llvm::Constant::getNullValue(count_lanes_type()), hits[r]);
+        }
+        each_column_vector([&](Value* col, Value* mask) {
+            for (std::size_t r = 0; r < scratch_.size(); ++r) {
+                if (!scratch_[r]) continue;
+                Value* block_result = load_scratch(r, col, mask);
+                if (acc_[r] == Accumulation::count_columns) {
+                    Value* counts = b_.CreateZExt(b_.CreateNeg(block_result), count_lanes_type());  // see emit_accumulation
+                    combine_lanes_into_buffer(Op::Sum, acc_base_[r], col, mask, counts);
+                    for (std::size_t z = 0; z < acc_.size(); ++z)
+                        if (hits[z] && static_cast<std::size_t>(zeros_source_[z]) == r)
+                            b_.CreateStore(b_.CreateAdd(b_.CreateLoad(count_lanes_type(), hits[z]), counts), hits[z]);
+                } else {
+                    combine_lanes_into_buffer(spec_.reductions[r].combine, acc_base_[r], col, mask,
+                                              b_.CreateFPExt(block_result, dvec_));
                 }
+                store_scratch(r, scratch_start(r), col, mask);
+            }
+        });
+        for (std::size_t r = 0; r < acc_.size(); ++r) {
+            if (!hits[r]) continue;
+            Value* counted = b_.CreateZExt(b_.CreateAddReduce(b_.CreateLoad(count_lanes_type(), hits[r])), i64_);
+            Value* elements = b_.CreateMul(b_.CreateSub(last, first), b_.CreateSub(col_end_, col_begin_));
+            combine_into_buffer(Op::Sum, acc_base_[r], b_.CreateSub(elements, counted));
+        }
+    }
+
+    // The relu-mask counts of rows [first, last), added to their buffers, less their NaN lanes,
+    // counted from the stored activations when relu's compare raised the invalid flag
+    // ("MXCSR's sticky flags as guards").
+    void take_nan_hits_back(Value* first, Value* last) {
+        if (std::none_of(relu_mask_store_.begin(), relu_mask_store_.end(), [](int s) { return s >= 0; })) return;
+        Value* mxcsr = read_mxcsr();
+        only_if(raised(mxcsr, kMxcsrInvalidFlag), "counts.nan", [&] {
+            counted_loop("nan.row", first, last, [&](Value* row) {
+                row_pointers(row);
+                each_column_vector([&](Value* col, Value* mask) {
+                    for (std::size_t r = 0; r < acc_.size(); ++r) {
+                        if (!relu_mask_counts(r)) continue;
+                        auto* p = b_.CreateGEP(m_.elem, out_row_[static_cast<std::size_t>(relu_mask_store_[r])], col);
+                        Value* a = mask ? static_cast<Value*>(b_.CreateMaskedLoad(m_.vec, p, esize_, mask, m_.c(0)))
+                                        : b_.CreateAlignedLoad(m_.vec, p, esize_);
+                        Value* minus_nans = b_.CreateSExt(b_.CreateFCmpUNO(a, a), count_lanes_type());
+                        combine_lanes_into_buffer(Op::Sum, acc_base_[r], col, mask, minus_nans);
+                    }
+                });
+                return b_.CreateAdd(row, b_.getInt64(1));
             });
-            return last;
+            take_flag(mxcsr, kMxcsrInvalidFlag);
         });
-    }
-
-    // ---- per-column counts in registers ----
-    //
-    // Where the 8-bit column counts of a whole row fit in vector registers (count_registers)
-    // and the loop is light (kLightVectorInstructions), the row is unrolled whole: each group
-    // of vectors_per_iteration_ vectors has its counts in one byte vector, carried from row to
-    // row and added to the float64 buffer at the end of a block of kCountRowBlock rows. That is
-    // one masked byte add per group, where the scratch row costs a 64-byte load and store as
-    // well: on Zen 4 a 512-bit store takes two cycles, and the stores are what limits a ReLU
-    // kernel (its probed 128x256 layer: +18% over the plain kernel with the scratch row, +2 to
-    // +5% with the counts in registers). A call on part of a row (a column chunk) takes the
-    // scratch rows.
-    //
-    //   if (col_begin == 0 && col_end == row length)
-    //     for blocks of rows: counts = 0; for the rows of the block: the whole row, counts += hits;
-    //                         buffer[col] += counts[col]
-    //   else scratch_rows
-
-    // Vector registers the counts may take: AVX-512 has 32, AVX2 16 (a light loop needs few).
-    unsigned count_registers() const { return lanes_ * (spec_.dtype == DType::f64 ? 64u : 32u) == 512 ? 16 : 4; }
-
-    // The columns of the groups of vectors the row is unrolled into: [first, end) per group.
-    std::vector<std::pair<std::int64_t, std::int64_t>> count_groups() const {
-        const std::int64_t length = spec_.row_length();
-        const auto width = static_cast<std::int64_t>(vectors_per_iteration_ * lanes_);
-        std::vector<std::pair<std::int64_t, std::int64_t>> groups;
-        for (std::int64_t c = 0; c < length; c += width) groups.emplace_back(c, std::min(length, c + width));
-        return groups;
-    }
-
-    // The IR instructions of one vector's values (its loads and arithmetic, before LLVM's
-    // passes), emitted into a block that is then dropped: how much work a vector costs
-    // besides its stores.
-    std::size_t instructions_per_vector() {
-        auto* resume = b_.GetInsertBlock();
-        auto* measure = block("measure");
-        b_.SetInsertPoint(measure);
-        row_pointers(b_.getInt64(0));
-        const std::size_t n = emitted_by([&] { emit_values(b_.getInt64(0), nullptr); }).size();
-        measure->dropAllReferences();
-        measure->eraseFromParent();
-        b_.SetInsertPoint(resume);
-        return n;
-    }
-
-    bool counts_fit_in_registers() const {
-        const auto counts = std::count(acc_.begin(), acc_.end(), Accumulation::count_columns);
-        if (counts == 0 || std::count_if(acc_.begin(), acc_.end(), in_scratch_row) != counts) return false;
-        if (spec_.dims.size() < 2 || spec_.streaming_stores) return false;
-        return static_cast<std::size_t>(counts) * count_groups().size() <= count_registers();
-    }
-
-    void register_count_rows(Value* row_begin, Value* row_end) {
-        const std::int64_t length = spec_.row_length();
-        auto* whole_rows = block("counts.registers");
-        auto* part_rows = block("counts.scratch");
-        auto* join = block("counts.end");
-        Value* whole = b_.CreateAnd(b_.CreateICmpEQ(col_begin_, b_.getInt64(0)),
-                                    b_.CreateICmpEQ(col_end_, b_.getInt64(static_cast<std::uint64_t>(length))));
-        b_.CreateCondBr(whole, whole_rows, part_rows);
-
-        b_.SetInsertPoint(part_rows);
-        scratch_rows(row_begin, row_end);
-        b_.CreateBr(join);
-
-        b_.SetInsertPoint(whole_rows);
-        choose_relu_mask_counts();
-        counted_loop("count.block", row_begin, row_end, [&](Value* first) {
-            auto* last = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateAdd(first, b_.getInt64(kCountRowBlock)),
-                                                  row_end);
-            const std::vector<Value*> counts = whole_rows_counted(first, last);
-            add_zeros_from_counts(counts, first, last);
-            add_register_counts(without_nan_hits(counts, first, last));
-            return last;
-        });
-        relu_mask_store_.clear();
-        zeros_source_.clear();
-        b_.CreateBr(join);
-        b_.SetInsertPoint(join);
     }
 
     // ---- ReLU's counts from relu's own comparison ----
     //
-    // In whole rows, a column count of greater(u, 0) beside a stored relu(u) (the diagnostics'
-    // active count) counts u > 0 or NaN, the comparison relu's select already makes
-    // (relu_mask_store_), where u > 0 would be a second compare per vector. The NaN lanes it
-    // counts too are taken back after the block, from the stored activations, in a block that
-    // has one (without_nan_hits): relu's compare raised MXCSR's invalid flag for it ("MXCSR's
-    // sticky flags as guards"; an unsigned max of the activations' bits per vector did this
-    // before, one integer instruction per vector). A count of equal(relu(u), 0) over
-    // the whole kernel is then the block's elements less its column counts before that
-    // correction (add_zeros_from_counts): no mask move and popcount per vector. On Zen 5, where
+    // A column count of greater(u, 0) beside a stored relu(u) (the diagnostics' active count)
+    // counts u > 0 or NaN, the comparison relu's select already makes (relu_mask_store_), where
+    // u > 0 would be a second compare per vector. The NaN lanes it counts too are taken back
+    // after the block, from the stored activations, in a block that has one
+    // (take_nan_hits_back): relu's compare raised MXCSR's invalid flag for it ("MXCSR's sticky
+    // flags as guards"; an unsigned max of the activations' bits per vector did this before,
+    // one integer instruction per vector). A count of equal(relu(u), 0) over the whole kernel
+    // is then the block's elements less its column counts before that correction (in
+    // scratch_rows): no mask move and popcount per vector. On Zen 5, where
     // compares, mask moves and mask unpacks run two a cycle, a probed 1024-unit row's code run
     // in L1 took 0.69 ns a vector with two compares and the popcounts, 0.50 this way, the plain
     // kernel 0.35; the probed 128x1024 and 1024x1024 kernels went from +17% to +11% over the
     // plain ones (docs/relu-story.md).
 
     // Per reduction: the store of the relu whose comparison its column count takes, or -1;
-    // the column count reduction its zeros come from, or -1. Set only while the whole rows are
-    // emitted (the column chunks count with comparisons of their own).
+    // the column count reduction its zeros come from, or -1 (empty before scratch_rows).
     std::vector<int> relu_mask_store_, zeros_source_;
 
     bool relu_mask_counts(std::size_t r) const { return !relu_mask_store_.empty() && relu_mask_store_[r] >= 0; }
@@ -567,152 +530,6 @@ private:
             for (std::size_t source = 0; source < acc_.size() && relu >= 0; ++source)
                 if (relu_mask_counts(source) && spec_.stores[static_cast<std::size_t>(relu_mask_store_[source])] == relu)
                     zeros_source_[r] = static_cast<int>(source);
-        }
-    }
-
-    // The index in whole_rows_counted's counts of column count reduction r's group g.
-    std::size_t count_index(std::size_t r, std::size_t g) const {
-        const auto before = std::count(acc_.begin(), acc_.begin() + static_cast<std::ptrdiff_t>(r), Accumulation::count_columns);
-        return static_cast<std::size_t>(before) * count_groups().size() + g;
-    }
-
-    // Adds, for each zeros count taken from column counts, the block's elements less those counts.
-    void add_zeros_from_counts(const std::vector<Value*>& counts, Value* first, Value* last) {
-        for (std::size_t r = 0; r < acc_.size(); ++r) {
-            if (!zeros_from_counts(r)) continue;
-            const auto source = static_cast<std::size_t>(zeros_source_[r]);
-            Value* elements = b_.CreateMul(b_.CreateSub(last, first), b_.getInt64(static_cast<std::uint64_t>(spec_.row_length())));
-            Value* zeros = elements;
-            for (std::size_t g = 0; g < count_groups().size(); ++g) {
-                Value* group = counts[count_index(source, g)];
-                auto* wide = llvm::FixedVectorType::get(b_.getInt32Ty(), llvm::cast<llvm::FixedVectorType>(group->getType())->getNumElements());
-                Value* hits = b_.CreateAddReduce(b_.CreateZExt(group, wide));
-                zeros = b_.CreateSub(zeros, b_.CreateZExt(hits, i64_));
-            }
-            combine_into_buffer(Op::Sum, acc_base_[r], zeros);
-        }
-    }
-
-    // The rows [first, last), each unrolled whole; returns the counts (one byte vector per
-    // group per count_columns reduction, count_index; at most kCountRowBlock rows, so no byte
-    // wraps).
-    std::vector<Value*> whole_rows_counted(Value* first, Value* last) {
-        const auto groups = count_groups();
-        std::vector<Value*> start;
-        for (std::size_t r = 0; r < acc_.size(); ++r) {
-            if (acc_[r] != Accumulation::count_columns) continue;
-            for (const auto& [begin, end] : groups)
-                start.push_back(llvm::Constant::getNullValue(count_type(static_cast<unsigned>(vectors_in(begin, end) * lanes_))));
-        }
-        return carried_loop("count.row", first, last, start, [&](Value* row, std::vector<Value*> next) {
-            row_pointers(row);
-            std::vector<Value*> accs = accumulator_starts();
-            for (std::size_t r = 0; r < acc_.size(); ++r)
-                if (zeros_from_counts(r)) accs[r] = nullptr;  // add_zeros_from_counts
-            for (std::size_t g = 0; g < groups.size(); ++g) {
-                const auto [begin, end] = groups[g];
-                RowCounts hits(acc_.size());
-                std::vector<Value*> whole_vectors;
-                std::int64_t c = begin;
-                for (; c + lanes_ <= end; c += lanes_) whole_vectors.push_back(b_.getInt64(static_cast<std::uint64_t>(c)));
-                if (!whole_vectors.empty()) accs = emit_body(whole_vectors, nullptr, accs, false, &hits);
-                if (c < end) {
-                    Value* col = b_.getInt64(static_cast<std::uint64_t>(c));
-                    accs = emit_body({col}, lane_mask(col), accs, false, &hits);
-                }
-                // Added to the group's counts at once: the hits are dead after the group.
-                for (std::size_t r = 0; r < acc_.size(); ++r) {
-                    if (acc_[r] != Accumulation::count_columns) continue;
-                    const std::size_t k = count_index(r, g);
-                    const auto lanes = static_cast<unsigned>(hits.lanes[r].size()) * lanes_;
-                    Value* one_more = b_.CreateAdd(next[k], llvm::ConstantInt::get(count_type(lanes), 1));
-                    next[k] = b_.CreateSelect(llvm::concatenateVectors(b_, hits.lanes[r]), one_more, next[k]);
-                }
-            }
-            finish_row(accs);
-            return std::pair{b_.CreateAdd(row, b_.getInt64(1)), next};
-        });
-    }
-
-    // whole_rows_counted's counts with the NaN lanes of the relu-mask counts taken back, counted
-    // again from the stored activations of rows [first, last) when relu's compare raised the
-    // invalid flag ("MXCSR's sticky flags as guards").
-    std::vector<Value*> without_nan_hits(const std::vector<Value*>& counts, Value* first, Value* last) {
-        if (std::none_of(relu_mask_store_.begin(), relu_mask_store_.end(), [](int s) { return s >= 0; })) return counts;
-        Value* mxcsr = read_mxcsr();
-        Value* nan_seen = raised(mxcsr, kMxcsrInvalidFlag);
-        auto* pre = b_.GetInsertBlock();
-        auto* recount = block("counts.nan");
-        auto* join = block("counts.nan.end");
-        b_.CreateCondBr(nan_seen, recount, join);
-
-        b_.SetInsertPoint(recount);
-        std::vector<Value*> fixed = nan_hits_taken_back(counts, first, last);
-        take_flag(mxcsr, kMxcsrInvalidFlag);
-        auto* recounted = b_.GetInsertBlock();
-        b_.CreateBr(join);
-
-        b_.SetInsertPoint(join);
-        std::vector<Value*> joined;
-        for (std::size_t k = 0; k < fixed.size(); ++k) {
-            auto* phi = b_.CreatePHI(fixed[k]->getType(), 2, "counts");
-            phi->addIncoming(counts[k], pre);
-            phi->addIncoming(fixed[k], recounted);
-            joined.push_back(phi);
-        }
-        return joined;
-    }
-
-    // `counts` less, per relu-mask count, its NaN activations in rows [first, last) per column.
-    std::vector<Value*> nan_hits_taken_back(const std::vector<Value*>& counts, Value* first, Value* last) {
-        const auto groups = count_groups();
-        return carried_loop("nan.row", first, last, counts, [&](Value* row, std::vector<Value*> next) {
-            row_pointers(row);
-            for (std::size_t r = 0; r < acc_.size(); ++r) {
-                if (!relu_mask_counts(r)) continue;
-                Value* activations = out_row_[static_cast<std::size_t>(relu_mask_store_[r])];
-                for (std::size_t g = 0; g < groups.size(); ++g) {
-                    std::vector<Value*> nans;
-                    for (std::int64_t c = groups[g].first; c < groups[g].second; c += lanes_) {
-                        Value* col = b_.getInt64(static_cast<std::uint64_t>(c));
-                        Value* mask = c + lanes_ <= groups[g].second ? nullptr : lane_mask(col);
-                        auto* p = b_.CreateGEP(m_.elem, activations, col);
-                        Value* a = mask ? static_cast<Value*>(b_.CreateMaskedLoad(m_.vec, p, esize_, mask, m_.c(0)))
-                                        : b_.CreateAlignedLoad(m_.vec, p, esize_);
-                        nans.push_back(b_.CreateFCmpUNO(a, a));
-                    }
-                    const std::size_t k = count_index(r, g);
-                    const auto lanes = static_cast<unsigned>(nans.size()) * lanes_;
-                    Value* one_less = b_.CreateSub(next[k], llvm::ConstantInt::get(count_type(lanes), 1));
-                    next[k] = b_.CreateSelect(llvm::concatenateVectors(b_, nans), one_less, next[k]);
-                }
-            }
-            return std::pair{b_.CreateAdd(row, b_.getInt64(1)), next};
-        });
-    }
-
-    std::int64_t vectors_in(std::int64_t begin, std::int64_t end) const {
-        return (end - begin + static_cast<std::int64_t>(lanes_) - 1) / static_cast<std::int64_t>(lanes_);
-    }
-
-    // Adds whole_rows_counted's counts to the buffers of their reductions.
-    void add_register_counts(const std::vector<Value*>& counts) {
-        const auto groups = count_groups();
-        std::size_t k = 0;
-        for (std::size_t r = 0; r < acc_.size(); ++r) {
-            if (acc_[r] != Accumulation::count_columns) continue;
-            for (const auto& [begin, end] : groups) {
-                Value* group_counts = counts[k++];
-                for (std::int64_t v = 0; v < vectors_in(begin, end); ++v) {
-                    std::vector<int> lanes;
-                    for (unsigned l = 0; l < lanes_; ++l) lanes.push_back(static_cast<int>(v * lanes_ + l));
-                    Value* vector_counts = b_.CreateShuffleVector(group_counts, lanes);
-                    const std::int64_t c = begin + v * static_cast<std::int64_t>(lanes_);
-                    Value* col = b_.getInt64(static_cast<std::uint64_t>(c));
-                    combine_lanes_into_buffer(Op::Sum, acc_base_[r], col, c + lanes_ <= end ? nullptr : lane_mask(col),
-                                              b_.CreateZExt(vector_counts, count_lanes_type()));
-                }
-            }
         }
     }
 
@@ -1023,7 +840,7 @@ private:
     }
 
     // On entry: the flags the counts use, the caller's kept aside and cleared. `relu_masks`:
-    // whether the whole rows may take relu's compare for their counts.
+    // whether column counts may take relu's compare (relu_mask_counts).
     void start_flag_watch(bool relu_masks) {
         watched_flags_ = (counts_rare_zeros() ? kMxcsrUnderflowFlag : 0) | (relu_masks ? kMxcsrInvalidFlag : 0);
         if (!watched_flags_) return;
@@ -1104,7 +921,7 @@ private:
                 // A max or min is exact in the dtype itself: no conversion in the loop.
                 const Op op = spec_.reductions[r].combine;
                 starts.push_back(identity(op, op == Op::Sum ? dvec_ : m_.vec));
-            } else if (a == Accumulation::count_total) {
+            } else if (a == Accumulation::count_total && !zeros_from_counts(r)) {
                 starts.push_back(b_.getInt64(0));
             } else {
                 starts.push_back(nullptr);
@@ -1213,16 +1030,9 @@ private:
         return made;
     }
 
-    // Per reduction, what the vectors of an iteration give its column counts: the lanes counted.
-    struct RowCounts {
-        std::vector<std::vector<Value*>> lanes;
-        explicit RowCounts(std::size_t reductions) : lanes(reductions) {}
-        void append(const RowCounts& more) {
-            for (std::size_t r = 0; r < lanes.size(); ++r) {
-                lanes[r].insert(lanes[r].end(), more.lanes[r].begin(), more.lanes[r].end());
-            }
-        }
-    };
+    // Per reduction, what the vectors of an iteration give its column counts: the lanes counted,
+    // per vector.
+    using ColumnHits = std::vector<std::vector<Value*>>;
 
     // The instructions on the vectors at `cols` (one, or vectors_per_iteration_), their stores and
     // their additions to the accumulators, the vectors in order. Returns the new value of each
@@ -1234,10 +1044,8 @@ private:
     // instructions of every chain. The sequences are the same code on other registers, so the
     // k-th instructions match; the interleaving moves only instructions that compute values,
     // never a store.
-    // `register_hits`: where the per-column counts' hits go (per reduction, per vector) when the
-    // counts are in registers (register_count_rows); null to add them to the scratch rows.
     std::vector<Value*> emit_body(const std::vector<Value*>& cols, Value* mask, const std::vector<Value*>& accs,
-                                  bool streaming, RowCounts* register_hits = nullptr) {
+                                  bool streaming) {
         std::vector<std::vector<Value*>> values(cols.size());
         std::vector<std::vector<llvm::Instruction*>> code(cols.size());
         for (std::size_t c = 0; c < cols.size(); ++c) code[c] = emitted_by([&] { values[c] = emit_values(cols[c], mask); });
@@ -1247,20 +1055,20 @@ private:
             for (std::size_t k = 0; k < code[0].size(); ++k)
                 for (std::size_t c = 1; c < cols.size(); ++c) code[c][k]->moveAfter(code[c - 1][k]);
         std::vector<Value*> out(accs);
-        RowCounts column_hits(spec_.reductions.size());
+        ColumnHits column_hits(spec_.reductions.size());
         for (std::size_t c = 0; c < cols.size(); ++c) {
             emit_stores(values[c], cols[c], mask, streaming);
             out = emit_accumulation(values[c], cols[c], mask, out, column_hits);
         }
-        if (register_hits) register_hits->append(column_hits);
-        else add_column_hits(column_hits.lanes, cols.front(), mask);
+        add_column_hits(column_hits, cols.front(), mask);
         return combine_extrema(values, mask, out);
     }
 
     // The per-column counts of one iteration: the vectors' hits (-1 where counted, 0 elsewhere,
     // of contiguous columns) side by side, added to the scratch row with one load, add and
-    // store (64 bytes for four 16-lane vectors) rather than one each per vector.
-    void add_column_hits(const std::vector<std::vector<Value*>>& column_hits, Value* col, Value* mask) {
+    // store (64 bytes for four 16-lane vectors) rather than one each per vector. (A masked
+    // increment in place of the mask-to-bytes move and add measured the same or slower, Zen 5.)
+    void add_column_hits(const ColumnHits& column_hits, Value* col, Value* mask) {
         for (std::size_t r = 0; r < column_hits.size(); ++r) {
             if (column_hits[r].empty()) continue;
             const auto lanes = static_cast<unsigned>(column_hits[r].size()) * lanes_;
@@ -1313,7 +1121,7 @@ private:
     // Adds one vector's reduced values to the accumulators (but register maxima and minima:
     // combine_extrema); returns the new value of each register accumulator.
     std::vector<Value*> emit_accumulation(const std::vector<Value*>& v, Value* col, Value* mask,
-                                          const std::vector<Value*>& accs, RowCounts& column_hits) {
+                                          const std::vector<Value*>& accs, ColumnHits& column_hits) {
         std::vector<Value*> out(accs.size(), nullptr);
         for (std::size_t r = 0; r < spec_.reductions.size(); ++r) {
             Value* x = v[static_cast<std::size_t>(spec_.reductions[r].value)];
@@ -1334,7 +1142,7 @@ private:
                 } else {
                     // Counted down, modulo 256 (the block's count is the negated byte): adding
                     // the sign-extended comparison (-1 on a hit) lets the load fold into the add.
-                    column_hits.lanes[r].push_back(complement ? b_.CreateXor(all, in_mask) : in_mask);
+                    column_hits[r].push_back(complement ? b_.CreateXor(all, in_mask) : in_mask);
                 }
                 break;
             }

@@ -315,7 +315,7 @@ TEST_CASE("rare zeros (sigmoid, softplus, exp) are counted exactly, and the call
 TEST_CASE("ReLU's active counts take NaNs back by the invalid flag, and the caller's flag is what the kernel "
           "leaves",
           "[diagnostics][jit]") {
-    // In whole rows the JIT counts relu's own compare (z > 0 or NaN) and takes the NaNs back
+    // The JIT counts relu's own compare (z > 0 or NaN) and takes the NaNs back
     // only in blocks of rows after which MXCSR's invalid flag is up (jit/codegen.cpp, "MXCSR's
     // sticky flags as guards"), clearing the flag for that and setting it again on return.
     const DType dtype = GENERATE(DType::f32, DType::f64);

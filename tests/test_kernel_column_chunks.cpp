@@ -1,10 +1,10 @@
-// A kernel's function may be called on any range of columns (KernelFn, jit/codegen.hpp). A
-// kernel whose per-unit counts fit in registers keeps them there only when it is called on
-// whole rows, which is how the executor calls every kernel of more than one row: its other
-// path, the counts in a scratch row for a call on part of the rows' columns, is reached only by
-// calling the function directly, as here. Both must add up to the same counts.
+// A kernel's function may be called on any range of columns (KernelFn, jit/codegen.hpp). The
+// executor calls every kernel of more than one row on whole rows; a call on part of the rows'
+// columns (its scratch row, zero count and NaN correction of those columns alone) is reached
+// only by calling the function directly, as here. Both must add up to the same counts.
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <vector>
 
 #include "engine.hpp"
@@ -45,12 +45,16 @@ std::vector<std::vector<double>> probe_sums(Tensor z, Tensor b, const std::vecto
 
 TEST_CASE("a kernel's per-unit counts are the same called on whole rows and on column chunks",
           "[diagnostics][jit]") {
-    // 600 rows: three blocks of counts; 200 units: whole vectors and a partial one, counts that
-    // fit in registers at 512 and at 256 bits for float32.
+    // 600 rows: three blocks of counts; 200 units: whole vectors and a partial one, cut into
+    // three chunks, the last ending with the partial vector.
     const DType dtype = GENERATE(DType::f32, DType::f64);
     CAPTURE(dtype);
     const std::int64_t rows = 600, units = 200;
-    const Tensor z = Tensor::randn(DType::f64, Shape{rows, units}, 21).to(dtype);
+    Tensor z64 = Tensor::randn(DType::f64, Shape{rows, units}, 21);
+    // NaNs, counted neither active nor zero: in the first and the last chunk, two blocks.
+    for (const std::int64_t at : {5 * units + 3, 300 * units + 199, 599 * units + 70})
+        z64.data<double>()[at] = std::numeric_limits<double>::quiet_NaN();
+    const Tensor z = z64.to(dtype);
     const Tensor b = Tensor::randn(DType::f64, Shape{units}, 22).to(dtype);
     const auto whole = probe_sums(z, b, {0, units});
     const auto chunks = probe_sums(z, b, {0, 64, 128, units});
