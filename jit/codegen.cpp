@@ -463,9 +463,9 @@ private:
         }
     }
 
-    // The relu-mask counts of rows [first, last), added to their buffers, less their NaN lanes,
-    // counted from the stored activations when relu's compare raised the invalid flag
-    // ("MXCSR's sticky flags as guards").
+    // After the relu-mask counts of rows [first, last) are added to their buffers: their NaN
+    // lanes, counted from the stored activations when relu's compare raised the invalid flag
+    // ("MXCSR's sticky flags as guards"), subtracted from the buffers.
     void take_nan_hits_back(Value* first, Value* last) {
         if (std::none_of(relu_mask_store_.begin(), relu_mask_store_.end(), [](int s) { return s >= 0; })) return;
         Value* mxcsr = read_mxcsr();
@@ -497,8 +497,8 @@ private:
     // (take_nan_hits_back): relu's compare raised MXCSR's invalid flag for it ("MXCSR's sticky
     // flags as guards"; an unsigned max of the activations' bits per vector did this before,
     // one integer instruction per vector). A count of equal(relu(u), 0) over the whole kernel
-    // is then the block's elements less its column counts before that correction (in
-    // scratch_rows): no mask move and popcount per vector. On Zen 5, where
+    // is then the block's elements less its column counts before that correction
+    // (add_block_to_buffers): no mask move and popcount per vector. On Zen 5, where
     // compares, mask moves and mask unpacks run two a cycle, a probed 1024-unit row's code run
     // in L1 took 0.69 ns a vector with two compares and the popcounts, 0.50 this way, the plain
     // kernel 0.35; the probed 128x1024 and 1024x1024 kernels went from +17% to +11% over the
