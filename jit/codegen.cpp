@@ -475,9 +475,7 @@ private:
                 each_column_vector([&](Value* col, Value* mask) {
                     for (std::size_t r = 0; r < acc_.size(); ++r) {
                         if (!relu_mask_counts(r)) continue;
-                        auto* p = b_.CreateGEP(m_.elem, out_row_[static_cast<std::size_t>(relu_mask_store_[r])], col);
-                        Value* a = mask ? static_cast<Value*>(b_.CreateMaskedLoad(m_.vec, p, esize_, mask, m_.c(0)))
-                                        : b_.CreateAlignedLoad(m_.vec, p, esize_);
+                        Value* a = load_vector(out_row_[static_cast<std::size_t>(relu_mask_store_[r])], col, mask, m_.c(0));
                         Value* minus_nans = b_.CreateSExt(b_.CreateFCmpUNO(a, a), count_lanes_type());
                         combine_lanes_into_buffer(Op::Sum, acc_base_[r], col, mask, minus_nans);
                     }
@@ -552,6 +550,13 @@ private:
         const llvm::Align align(counts ? 1 : esize_.value());
         if (mask) return b_.CreateMaskedLoad(type, p, align, mask, scratch_start(r));
         return b_.CreateAlignedLoad(type, p, align);
+    }
+
+    // The vector of `row` at `col` (only the lanes of `mask`, when given; `fill` in the others).
+    Value* load_vector(Value* row, Value* col, Value* mask, Value* fill) {
+        auto* p = b_.CreateGEP(m_.elem, row, col);
+        if (mask) return b_.CreateMaskedLoad(m_.vec, p, esize_, mask, fill);
+        return b_.CreateAlignedLoad(m_.vec, p, esize_);
     }
 
     void store_scratch(std::size_t r, Value* x, Value* col, Value* mask) {
@@ -886,10 +891,7 @@ private:
         b_.CreateStore(b_.getInt64(0), zeros);
         Value* row = out_row_[static_cast<std::size_t>(rarely_zero_store(spec_, spec_.reductions[r]))];
         each_column_vector([&](Value* col, Value* mask) {
-            auto* p = b_.CreateGEP(m_.elem, row, col);
-            auto* one = m_.c(1);
-            Value* a = mask ? static_cast<Value*>(b_.CreateMaskedLoad(m_.vec, p, esize_, mask, one))
-                            : b_.CreateAlignedLoad(m_.vec, p, esize_);
+            Value* a = load_vector(row, col, mask, m_.c(1));
             Value* n = popcount(b_.CreateFCmpOEQ(a, llvm::ConstantFP::get(m_.vec, 0.0)));
             b_.CreateStore(b_.CreateAdd(b_.CreateLoad(i64_, zeros), n), zeros);
         });
@@ -990,9 +992,7 @@ private:
                 if (s == 0) {
                     v[i] = hoisted_[k];
                 } else if (s == 1) {
-                    auto* p = b_.CreateGEP(m_.elem, op_row_[k], col);
-                    v[i] = mask ? static_cast<Value*>(b_.CreateMaskedLoad(m_.vec, p, esize_, mask, zero))
-                                 : b_.CreateAlignedLoad(m_.vec, p, esize_);
+                    v[i] = load_vector(op_row_[k], col, mask, zero);
                 } else {
                     std::vector<llvm::Constant*> lane_offsets;
                     for (unsigned l = 0; l < lanes_; ++l) lane_offsets.push_back(b_.getInt64(static_cast<std::uint64_t>(l * s)));
