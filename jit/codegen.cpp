@@ -75,8 +75,8 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
 //                  only where its input underflows (sigmoid, exp, softplus: rarely_zero_store).
 //                  The loop does nothing for it: a 0 there comes out of an operation that
 //                  rounds a nonzero result to 0, which sets MXCSR's underflow flag (x86: a tiny
-//                  and inexact result), so only a row after which the flag is set is counted, from
-//                  its stored values (rare_zeros_after_row). The count used to be a min of the
+//                  and inexact result), so only a group of rows after which the flag is set is
+//                  counted, from its stored values (rare_zeros_after_rows). The count used to be a min of the
 //                  input per vector and a test of it per row: sigmoid's zero count alone cost
 //                  +8% / +5% (128x256 / 128x1024 kernels, Zen 5), now +1% / +2%.
 // Counts are integers, added as integers and stored as float64 integers (exact below 2^53),
@@ -88,6 +88,8 @@ bool in_scratch_row(Accumulation a) { return a == Accumulation::count_columns ||
 
 // Rows between two additions of the 8-bit column counts to the buffer: at most 255 per count.
 constexpr std::int64_t kCountRowBlock = 255;
+// Elements between two reads of the underflow flag (underflow_check_rows).
+constexpr std::int64_t kUnderflowCheckElements = 8192;
 // The longest row whose column counts or float32 extrema are kept on the stack (a scratch row
 // of 16 KiB or 64 KiB each); longer rows use the float64 buffer.
 constexpr std::int64_t kMaxCountedRow = std::int64_t{1} << 14;
@@ -108,7 +110,7 @@ bool is_counter(const KernelSpec& spec, const KernelSpec::Reduction& r) {
 
 // Whether instruction k depends on a load that changes along the row: then its arithmetic runs
 // per element in the vector loop, where LLVM cannot hoist it out of the row (the underflow flag
-// of count_rare_zeros is read after each row).
+// of count_rare_zeros is read after each group of rows).
 bool varies_along_row(const KernelSpec& spec, int k) {
     std::vector<bool> varies(static_cast<std::size_t>(k) + 1);  // instructions use earlier ones only
     for (std::size_t i = 0; i < varies.size(); ++i) {
@@ -368,8 +370,21 @@ private:
         });
     }
 
-    // The loop over rows [first, last); ends with the insertion point after it.
+    // The loop over rows [first, last); ends with the insertion point after it. A kernel that
+    // counts rare zeros runs them in groups of underflow_check_rows(), each followed by the
+    // check (rare_zeros_after_rows).
     void rows(Value* first, Value* last) {
+        if (!counts_rare_zeros()) return each_row(first, last);
+        counted_loop("zeros.group", first, last, [&](Value* group) {
+            auto* end = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
+                                                 b_.CreateAdd(group, b_.getInt64(underflow_check_rows())), last);
+            each_row(group, end);
+            rare_zeros_after_rows(group, end);
+            return end;
+        });
+    }
+
+    void each_row(Value* first, Value* last) {
         counted_loop("row", first, last, [&](Value* row) {
             row_pointers(row);
             auto* row_done = spec_.streaming_stores ? streaming_or_plain() : inner_loop(false);
@@ -777,7 +792,6 @@ private:
 
     // Adds the row's register accumulators `accs` (null for the others) into their buffers.
     void finish_row(const std::vector<Value*>& accs) {
-        rare_zeros_after_row();
         for (std::size_t r = 0; r < accs.size(); ++r) {
             if (!accs[r]) continue;
             const Op op = spec_.reductions[r].combine;
@@ -794,15 +808,15 @@ private:
 
     // ---- MXCSR's sticky flags as guards ----
     //
-    // Two counts take an x86 exception flag as their guard, read once per row or block rather
-    // than tested per vector (fp_flags_work: not under valgrind, which keeps no flags):
+    // Two counts take an x86 exception flag as their guard, read once per group or block of
+    // rows rather than tested per vector (fp_flags_work: not under valgrind, which keeps no flags):
     //  - count_rare_zeros, the underflow flag (UE). Every 0 of a sigmoid, exp or softplus comes
     //    out of an operation that rounds a nonzero result to 0 (their exp is clamped, never 0
     //    by a select), which sets it, in the row's own vector loop (varies_along_row); after a
-    //    row with UE set, the row's zeros are counted from its stored values
-    //    (rare_zeros_after_row). Other underflows (subnormal results, a tiny r squared in exp)
-    //    only make a row counted that needs no count. With denormals-are-zero (DAZ) a subnormal
-    //    read back as 0 could give a 0 without an underflow: then every row is counted.
+    //    group of rows with UE set, the group's zeros are counted from its stored values
+    //    (rare_zeros_after_rows). Other underflows (subnormal results, a tiny r squared in
+    //    exp) only make rows counted that need no count. With denormals-are-zero (DAZ) a
+    //    subnormal read back as 0 could give a 0 without an underflow: then every row is counted.
     //  - relu-mask counts, the invalid flag (IE): relu's compare is x86's signaling one
     //    (`vcmpnleps`, LLVM's lowering of an unordered greater), which sets IE for a NaN
     //    operand, so a block of rows without IE has no NaN for its counts to take back
@@ -871,13 +885,27 @@ private:
         only_if(raised(mxcsr, flag), "mxcsr.clear", [&] { write_mxcsr(b_.CreateAnd(read_mxcsr(), b_.getInt32(~flag))); });
     }
 
-    // After a row: its zeros, for each count_rare_zeros reduction, if it may have any.
-    void rare_zeros_after_row() {
-        if (!counts_rare_zeros()) return;
+    // Rows between two reads of the underflow flag: reading MXCSR waits for the floating-point
+    // work before it, which cost sigmoid's probed 128x1024 kernel ~2% when read after every row
+    // (Zen 5); a group of ~8K elements makes that ~0.25%, and a row with a zero costs the
+    // recount of its group's rows rather than of itself alone.
+    std::int64_t underflow_check_rows() const {
+        if (spec_.dims.size() == 1) return 1;  // one row, of any length
+        return std::clamp<std::int64_t>(kUnderflowCheckElements / spec_.row_length(), 1, kCountRowBlock);
+    }
+
+    // After the rows [first, last): their zeros, for each count_rare_zeros reduction, if they
+    // may have any.
+    void rare_zeros_after_rows(Value* first, Value* last) {
         Value* mxcsr = read_mxcsr();
         only_if(raised(mxcsr, kMxcsrUnderflowFlag | kMxcsrDenormalsAreZero), "zeros.count", [&] {
-            for (std::size_t r = 0; r < acc_.size(); ++r)
-                if (acc_[r] == Accumulation::count_rare_zeros) combine_into_buffer(Op::Sum, acc_row_[r], zeros_of_row(r));
+            counted_loop("zeros.row", first, last, [&](Value* row) {
+                row_pointers(row);
+                for (std::size_t r = 0; r < acc_.size(); ++r)
+                    if (acc_[r] == Accumulation::count_rare_zeros)
+                        combine_into_buffer(Op::Sum, acc_row_[r], zeros_of_row(r));
+                return b_.CreateAdd(row, b_.getInt64(1));
+            });
             take_flag(mxcsr, kMxcsrUnderflowFlag);
         });
     }
@@ -1126,7 +1154,7 @@ private:
         for (std::size_t r = 0; r < spec_.reductions.size(); ++r) {
             Value* x = v[static_cast<std::size_t>(spec_.reductions[r].value)];
             switch (acc_[r]) {
-            case Accumulation::count_rare_zeros: break;  // rare_zeros_after_row
+            case Accumulation::count_rare_zeros: break;  // rare_zeros_after_rows
             case Accumulation::count_total:
             case Accumulation::count_columns: {
                 if (zeros_from_counts(r)) break;  // add_zeros_from_counts
