@@ -912,8 +912,8 @@ private:
 
     // The zeros of count_rare_zeros reduction r's stored values in the row, as a 64-bit count.
     Value* zeros_of_row(std::size_t r) {
-        // In the entry block: an alloca in the loop would take stack space per row (SROA makes
-        // it a register).
+        // In the entry block: an alloca in the loop would take stack space per row (mem2reg
+        // makes it a register).
         llvm::IRBuilder<> entry(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
         auto* zeros = entry.CreateAlloca(i64_);
         b_.CreateStore(b_.getInt64(0), zeros);
