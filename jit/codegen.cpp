@@ -416,13 +416,16 @@ private:
     // at 1024x1024 / 128x1024 that way, +2% / +7% with the scratch row; docs/relu-story.md.)
     void scratch_rows(Value* row_begin, Value* row_end) {
         const auto length = static_cast<std::uint64_t>(spec_.row_length());
+        // In the entry block, a fixed part of the frame (elsewhere, a dynamic one: a base
+        // register taken from the loops).
+        llvm::IRBuilder<> entry(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
         for (Accumulation a : acc_) {
             if (!in_scratch_row(a)) {
                 scratch_.push_back(nullptr);
                 continue;
             }
             llvm::Type* elem = a == Accumulation::count_columns ? b_.getInt8Ty() : m_.elem;
-            auto* row = b_.CreateAlloca(llvm::ArrayType::get(elem, length), nullptr, "scratch");
+            auto* row = entry.CreateAlloca(llvm::ArrayType::get(elem, length), nullptr, "scratch");
             row->setAlignment(llvm::Align(64));
             scratch_.push_back(row);
         }
