@@ -745,38 +745,58 @@ private:
     // compile of chain_fwd_bwd took the same time with four vectors as with two).
     llvm::BasicBlock* inner_loop(bool streaming) {
         auto* pre = b_.GetInsertBlock();
-        auto* head = block("vec");
         auto* body = block("vec.body");
+        auto* vec_end = block("vec.end");
         auto* rest = block("rest");
         auto* rest_body = block("rest.body");
         auto* done = block("row.end");
-        b_.CreateBr(head);
+        // Tested at the bottom, as written: the back end rotated a loop tested at the top in
+        // some kernels and not in others, where it took a jump more per iteration (the probed
+        // ReLU 128x256 / 128x1024 kernels: +3.2% / +6.0% -> +1.9% / +5.1% over the plain ones,
+        // in-process A/B, Zen 5).
+        const auto step = b_.getInt64(vectors_per_iteration_ * lanes_);
+        const std::vector<Value*> starts = accumulator_starts();
+        auto* last_start = b_.CreateSub(col_end_, step);  // of a whole iteration
+        b_.CreateCondBr(b_.CreateICmpSLE(col_begin_, last_start), body, vec_end);
 
-        b_.SetInsertPoint(head);
+        b_.SetInsertPoint(body);
         auto* col = b_.CreatePHI(i64_, 2, "col");
         col->addIncoming(col_begin_, pre);
         std::vector<llvm::PHINode*> accs = accumulator_phis(pre);
-        auto* next = b_.CreateAdd(col, b_.getInt64(vectors_per_iteration_ * lanes_));
-        b_.CreateCondBr(b_.CreateICmpSLE(next, col_end_), body, rest);
-
-        b_.SetInsertPoint(body);
         std::vector<Value*> cols{col};
         for (std::uint64_t v = 1; v < vectors_per_iteration_; ++v)
             cols.push_back(b_.CreateAdd(col, b_.getInt64(v * lanes_)));
         auto acc_body = emit_body(cols, nullptr, std::vector<Value*>(accs.begin(), accs.end()), streaming);
-        col->addIncoming(next, b_.GetInsertBlock());
+        auto* next = b_.CreateAdd(col, step);
+        auto* body_end = b_.GetInsertBlock();
+        col->addIncoming(next, body_end);
         for (std::size_t r = 0; r < accs.size(); ++r)
-            if (accs[r]) accs[r]->addIncoming(acc_body[r], b_.GetInsertBlock());
-        b_.CreateBr(head);
+            if (accs[r]) accs[r]->addIncoming(acc_body[r], body_end);
+        b_.CreateCondBr(b_.CreateICmpSLE(next, last_start), body, vec_end);
+
+        // The columns left after the whole iterations, and the accumulators there.
+        b_.SetInsertPoint(vec_end);
+        auto* vec_col = b_.CreatePHI(i64_, 2);
+        vec_col->addIncoming(col_begin_, pre);
+        vec_col->addIncoming(next, body_end);
+        std::vector<Value*> vec_accs(accs.size(), nullptr);
+        for (std::size_t r = 0; r < accs.size(); ++r) {
+            if (!accs[r]) continue;
+            auto* phi = b_.CreatePHI(accs[r]->getType(), 2);
+            phi->addIncoming(starts[r], pre);
+            phi->addIncoming(acc_body[r], body_end);
+            vec_accs[r] = phi;
+        }
+        b_.CreateBr(rest);
 
         b_.SetInsertPoint(rest);
         auto* rest_col = b_.CreatePHI(i64_, 2, "rest.col");
-        rest_col->addIncoming(col, head);
+        rest_col->addIncoming(vec_col, vec_end);
         std::vector<llvm::PHINode*> rest_accs(accs.size(), nullptr);
         for (std::size_t r = 0; r < accs.size(); ++r) {
             if (!accs[r]) continue;
             rest_accs[r] = b_.CreatePHI(accs[r]->getType(), 2);
-            rest_accs[r]->addIncoming(accs[r], head);
+            rest_accs[r]->addIncoming(vec_accs[r], vec_end);
         }
         b_.CreateCondBr(b_.CreateICmpSLT(rest_col, col_end_), rest_body, done);
 
