@@ -76,9 +76,10 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
 //                  The loop does nothing for it: a 0 there comes out of an operation that
 //                  rounds a nonzero result to 0, which sets MXCSR's underflow flag (x86: a tiny
 //                  and inexact result), so only a group of rows after which the flag is set is
-//                  counted, from its stored values (rare_zeros_after_rows). The count used to be a min of the
-//                  input per vector and a test of it per row: sigmoid's zero count alone cost
-//                  +8% / +5% (128x256 / 128x1024 kernels, Zen 5), now +1% / +2%.
+//                  counted, from its stored values (rare_zeros_after_rows). The count used to
+//                  be a min of the input per vector and a test of it per row: sigmoid's zero
+//                  count alone cost +8% / +5% (128x256 / 128x1024 kernels, Zen 5), +1% / +2%
+//                  with the flag read after each row.
 // Counts are integers, added as integers and stored as float64 integers (exact below 2^53),
 // so they come out the same whatever the order and the split into chunks; so do maxima and
 // minima, exact in float64.
