@@ -763,7 +763,7 @@ private:
         b_.SetInsertPoint(body);
         auto* col = b_.CreatePHI(i64_, 2, "col");
         col->addIncoming(col_begin_, pre);
-        std::vector<llvm::PHINode*> accs = accumulator_phis(pre);
+        std::vector<llvm::PHINode*> accs = accumulator_phis(pre, starts);
         std::vector<Value*> cols{col};
         for (std::uint64_t v = 1; v < vectors_per_iteration_; ++v)
             cols.push_back(b_.CreateAdd(col, b_.getInt64(v * lanes_)));
@@ -950,11 +950,11 @@ private:
         return b_.CreateLoad(i64_, zeros);
     }
 
-    // A phi, starting from accumulator_start on entry from `pre`, for each register accumulator
-    // (null for the others).
-    std::vector<llvm::PHINode*> accumulator_phis(llvm::BasicBlock* pre) {
+    // A phi, starting from `starts` (accumulator_starts) on entry from `pre`, for each register
+    // accumulator (null for the others).
+    std::vector<llvm::PHINode*> accumulator_phis(llvm::BasicBlock* pre, const std::vector<Value*>& starts) {
         std::vector<llvm::PHINode*> accs;
-        for (Value* start : accumulator_starts()) {
+        for (Value* start : starts) {
             if (!start) {
                 accs.push_back(nullptr);
                 continue;
