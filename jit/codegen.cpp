@@ -371,17 +371,26 @@ private:
         });
     }
 
+    // body(block_first, block_last) for [first, last) in blocks of `size` (the last one shorter);
+    // ends with the insertion point after them.
+    template <class Body>
+    void in_blocks(const char* name, Value* first, Value* last, std::int64_t size, const Body& body) {
+        counted_loop(name, first, last, [&](Value* block_first) {
+            auto* block_last = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
+                                                        b_.CreateAdd(block_first, b_.getInt64(size)), last);
+            body(block_first, block_last);
+            return block_last;
+        });
+    }
+
     // The loop over rows [first, last); ends with the insertion point after it. A kernel that
     // counts rare zeros runs them in groups of underflow_check_rows(), each followed by the
     // check (rare_zeros_after_rows).
     void rows(Value* first, Value* last) {
         if (!counts_rare_zeros()) return each_row(first, last);
-        counted_loop("zeros.group", first, last, [&](Value* group) {
-            auto* end = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
-                                                 b_.CreateAdd(group, b_.getInt64(underflow_check_rows())), last);
+        in_blocks("zeros.group", first, last, underflow_check_rows(), [&](Value* group, Value* end) {
             each_row(group, end);
             rare_zeros_after_rows(group, end);
-            return end;
         });
     }
 
@@ -435,13 +444,10 @@ private:
                 if (scratch_[r]) store_scratch(r, scratch_start(r), col, mask);
         });
         choose_relu_mask_counts();
-        counted_loop("scratch.block", row_begin, row_end, [&](Value* first) {
-            auto* last = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateAdd(first, b_.getInt64(kCountRowBlock)),
-                                                  row_end);
+        in_blocks("scratch.block", row_begin, row_end, kCountRowBlock, [&](Value* first, Value* last) {
             rows(first, last);
             add_block_to_buffers(first, last);
             take_nan_hits_back(first, last);
-            return last;
         });
     }
 
