@@ -753,7 +753,6 @@ private:
     llvm::BasicBlock* inner_loop(bool streaming) {
         auto* pre = b_.GetInsertBlock();
         auto* body = block("vec.body");
-        auto* vec_end = block("vec.end");
         auto* rest = block("rest");
         auto* rest_body = block("rest.body");
         auto* done = block("row.end");
@@ -764,7 +763,7 @@ private:
         const auto step = b_.getInt64(vectors_per_iteration_ * lanes_);
         const std::vector<Value*> starts = accumulator_starts();
         auto* last_start = b_.CreateSub(col_end_, step);  // of a whole iteration
-        b_.CreateCondBr(b_.CreateICmpSLE(col_begin_, last_start), body, vec_end);
+        b_.CreateCondBr(b_.CreateICmpSLE(col_begin_, last_start), body, rest);
 
         b_.SetInsertPoint(body);
         auto* col = b_.CreatePHI(i64_, 2, "col");
@@ -779,31 +778,19 @@ private:
         col->addIncoming(next, body_end);
         for (std::size_t r = 0; r < accs.size(); ++r)
             if (accs[r]) accs[r]->addIncoming(acc_body[r], body_end);
-        b_.CreateCondBr(b_.CreateICmpSLE(next, last_start), body, vec_end);
+        b_.CreateCondBr(b_.CreateICmpSLE(next, last_start), body, rest);
 
-        // The columns left after the whole iterations, and the accumulators there.
-        b_.SetInsertPoint(vec_end);
-        auto* vec_col = b_.CreatePHI(i64_, 2);
-        vec_col->addIncoming(col_begin_, pre);
-        vec_col->addIncoming(next, body_end);
-        std::vector<Value*> vec_accs(accs.size(), nullptr);
-        for (std::size_t r = 0; r < accs.size(); ++r) {
-            if (!accs[r]) continue;
-            auto* phi = b_.CreatePHI(accs[r]->getType(), 2);
-            phi->addIncoming(starts[r], pre);
-            phi->addIncoming(acc_body[r], body_end);
-            vec_accs[r] = phi;
-        }
-        b_.CreateBr(rest);
-
+        // The columns left after the whole iterations (none or some), one vector at a time.
         b_.SetInsertPoint(rest);
-        auto* rest_col = b_.CreatePHI(i64_, 2, "rest.col");
-        rest_col->addIncoming(vec_col, vec_end);
+        auto* rest_col = b_.CreatePHI(i64_, 3, "rest.col");
+        rest_col->addIncoming(col_begin_, pre);
+        rest_col->addIncoming(next, body_end);
         std::vector<llvm::PHINode*> rest_accs(accs.size(), nullptr);
         for (std::size_t r = 0; r < accs.size(); ++r) {
             if (!accs[r]) continue;
-            rest_accs[r] = b_.CreatePHI(accs[r]->getType(), 2);
-            rest_accs[r]->addIncoming(vec_accs[r], vec_end);
+            rest_accs[r] = b_.CreatePHI(accs[r]->getType(), 3);
+            rest_accs[r]->addIncoming(starts[r], pre);
+            rest_accs[r]->addIncoming(acc_body[r], body_end);
         }
         b_.CreateCondBr(b_.CreateICmpSLT(rest_col, col_end_), rest_body, done);
 
