@@ -13,8 +13,9 @@
 //
 // Counts (sums of a 0/1 comparison, see Accumulation) are added as integers. A count per
 // column over the rows (a per-unit count over a batch) is kept in 8-bit counters in a row on
-// the stack. Scratch rows are combined into their float64 buffer every kCountRowBlock rows
-// (scratch_rows()).
+// the stack; a max per column of a 0/1 comparison (whether any row of a unit's column is
+// counted) in one bit per column, or-ed in. Scratch rows are combined into their float64 buffer
+// every kCountRowBlock rows (scratch_rows()).
 //
 // The per-element instructions come from op_rules.hpp instantiated over LlvmMath, so the
 // loop body is the interpreter's arithmetic, W lanes at a time.
@@ -71,6 +72,14 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
 //                  scratch row on the stack, here of float32 (one load, max and store per
 //                  vector, where the float64 buffer costs two of each and two conversions),
 //                  combined into the buffer every kCountRowBlock rows;
+//  any_columns:    a max per column over the rows of a 0/1 comparison (the diagnostics' active
+//                  units): one bit per column in a scratch row on the stack, the iteration's
+//                  lane masks side by side or-ed into it (a mask move and an integer or to
+//                  memory per 64 columns, where a count_columns byte add costs a mask-to-bytes
+//                  move, a 64-byte add and a store on the vector pipes: sigmoid's probed
+//                  kernel ~2 points cheaper, Zen 5), combined into the buffer every
+//                  kCountRowBlock rows; a max beside a relu-mask count is a count_columns
+//                  instead (relu_mask_counts: its zeros come from the counts);
 //  count_rare_zeros: a count_total of equal(a, 0) where a is stored, never negative, and 0
 //                  only where its input underflows (sigmoid, exp, softplus: rarely_zero_store).
 //                  The loop does nothing for it: a 0 there comes out of an operation that
@@ -83,9 +92,19 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
 // Counts are integers, added as integers and stored as float64 integers (exact below 2^53),
 // so they come out the same whatever the order and the split into chunks; so do maxima and
 // minima, exact in float64.
-enum class Accumulation { float_register, float_memory, count_total, count_columns, extreme_columns, count_rare_zeros };
+enum class Accumulation {
+    float_register,
+    float_memory,
+    count_total,
+    count_columns,
+    any_columns,
+    extreme_columns,
+    count_rare_zeros
+};
 
-bool in_scratch_row(Accumulation a) { return a == Accumulation::count_columns || a == Accumulation::extreme_columns; }
+bool in_scratch_row(Accumulation a) {
+    return a == Accumulation::count_columns || a == Accumulation::any_columns || a == Accumulation::extreme_columns;
+}
 
 // Rows between two additions of the 8-bit column counts to the buffer: at most 255 per count.
 constexpr std::int64_t kCountRowBlock = 255;
@@ -103,10 +122,18 @@ bool is_op(const KernelSpec& spec, int k, Op op) {
     return instr_at(spec, k).kind == KernelSpec::Instr::Kind::op && instr_at(spec, k).op == op;
 }
 
-bool is_counter(const KernelSpec& spec, const KernelSpec::Reduction& r) {
+// Whether the reduced value is a 0/1 comparison.
+bool is_indicator(const KernelSpec& spec, const KernelSpec::Reduction& r) {
     const auto& in = spec.instrs[static_cast<std::size_t>(r.value)];
-    return r.combine == Op::Sum && in.kind == KernelSpec::Instr::Kind::op &&
-           (in.op == Op::Greater || in.op == Op::Equal);
+    return in.kind == KernelSpec::Instr::Kind::op && (in.op == Op::Greater || in.op == Op::Equal);
+}
+// A sum of a comparison: a count.
+bool is_counter(const KernelSpec& spec, const KernelSpec::Reduction& r) {
+    return r.combine == Op::Sum && is_indicator(spec, r);
+}
+// A max of a comparison: whether any element is counted.
+bool is_any(const KernelSpec& spec, const KernelSpec::Reduction& r) {
+    return r.combine == Op::Max && is_indicator(spec, r);
 }
 
 // Whether instruction k depends on a load that changes along the row: then its arithmetic runs
@@ -135,11 +162,11 @@ int rarely_zero_store(const KernelSpec& spec, const KernelSpec::Reduction& r) {
     return at == spec.stores.end() ? -1 : static_cast<int>(at - spec.stores.begin());
 }
 
-// For a count of greater(u, 0) where relu(u) is stored: the index of that store; otherwise -1.
-// Such a count may take relu's own comparison, u > 0 or NaN (see relu_mask_counts).
+// For a count (or any) of greater(u, 0) where relu(u) is stored: the index of that store;
+// otherwise -1. Such a count may take relu's own comparison, u > 0 or NaN (see relu_mask_counts).
 int relu_counted_store(const KernelSpec& spec, const KernelSpec::Reduction& r) {
     const auto& gt = instr_at(spec, r.value);
-    if (!is_counter(spec, r) || gt.op != Op::Greater || !is_zero_constant(spec, gt.args[1])) return -1;
+    if (!(is_counter(spec, r) || is_any(spec, r)) || gt.op != Op::Greater || !is_zero_constant(spec, gt.args[1])) return -1;
     for (std::size_t s = 0; s < spec.stores.size(); ++s)
         if (is_op(spec, spec.stores[s], Op::Relu) && instr_at(spec, spec.stores[s]).args[0] == gt.args[0])
             return static_cast<int>(s);
@@ -165,6 +192,9 @@ Accumulation accumulation_of(const KernelSpec& spec, const KernelSpec::Reduction
     const bool same_for_every_row = std::all_of(s.begin(), s.end() - 1, [](std::int64_t x) { return x == 0; });
     const bool scratch = same_for_every_row && spec.dims.size() > 1 && spec.row_length() <= kMaxCountedRow;
     if (scratch && is_counter(spec, r)) return Accumulation::count_columns;
+    if (scratch && is_any(spec, r))  // counted where relu's compare gives the zeros too
+        return relu_counted_store(spec, r) >= 0 && fp_flags_work() ? Accumulation::count_columns
+                                                                   : Accumulation::any_columns;
     if (scratch && r.combine != Op::Sum && spec.dtype == DType::f32) return Accumulation::extreme_columns;
     return Accumulation::float_memory;
 }
@@ -404,14 +434,18 @@ private:
     }
 
     // The rows of a kernel with per-column reductions kept in scratch rows (count_columns,
-    // extreme_columns), in blocks of kCountRowBlock:
+    // any_columns, extreme_columns), in blocks of kCountRowBlock:
     //
-    //   scratch[col_begin, col_end) = start            8-bit counts from 0, extrema from their identity
+    //   scratch[col_begin, col_end) = start            8-bit counts and bits from 0, extrema
+    //                                                  from their identity
     //   for blocks of rows in [row_begin, row_end):
     //     the rows of the block (counts[col..col+W) -= comparison, counted down mod 256;
+    //                            bits[col..col+VW) |= comparison;
     //                            extrema[col..col+W) = max(extrema, value) in float32)
-    //     buffer[col] += -counts[col] (or max(buffer, extrema)); scratch[col] = start
-    //     (relu-mask counts: the zeros from the counts, the NaN lanes taken back)
+    //     (relu-mask counts: the NaN lanes taken back)
+    //     buffer[col] += -counts[col] (a max: max(buffer, counts[col] != 0), max(buffer, bit),
+    //     max(buffer, extrema)); scratch[col] = start but bits (relu-mask counts: the zeros from
+    //     the counts)
     //
     // A float64 buffer costs a load, two conversions, two adds and two stores per vector of
     // 16 lanes (the float64 lanes are twice as wide); the bytes cost the masks' joins (three
@@ -434,26 +468,71 @@ private:
                 scratch_.push_back(nullptr);
                 continue;
             }
-            llvm::Type* elem = a == Accumulation::count_columns ? b_.getInt8Ty() : m_.elem;
-            auto* row = entry.CreateAlloca(llvm::ArrayType::get(elem, length), nullptr, "scratch");
+            const bool bits = a == Accumulation::any_columns;
+            llvm::Type* elem = a == Accumulation::extreme_columns ? m_.elem : b_.getInt8Ty();
+            auto* row = entry.CreateAlloca(llvm::ArrayType::get(elem, bits ? bit_row_bytes() : length), nullptr, "scratch");
             row->setAlignment(llvm::Align(64));
             scratch_.push_back(row);
         }
         each_column_vector([&](Value* col, Value* mask) {
             for (std::size_t r = 0; r < scratch_.size(); ++r)
-                if (scratch_[r]) store_scratch(r, scratch_start(r), col, mask);
+                if (scratch_[r] && acc_[r] != Accumulation::any_columns) store_scratch(r, scratch_start(r), col, mask);
         });
+        clear_bit_rows();
         choose_relu_mask_counts();
         in_blocks("scratch.block", row_begin, row_end, kCountRowBlock, [&](Value* first, Value* last) {
             rows(first, last);
-            add_block_to_buffers(first, last);
             take_nan_hits_back(first, last);
+            add_block_to_buffers(first, last);
         });
     }
 
-    // After the block of rows [first, last): each scratch row added to its buffer and started
-    // again, and each zeros count taken from column counts (zeros_from_counts) added, the
-    // block's elements less those counts.
+    // ---- bits per column (any_columns) ----
+    //
+    // Column col_begin + i is bit i % 64 of the 64-bit word at byte 64 (i / 64) of the scratch
+    // row: a word per cache line, so that the word's address is the row's plus col - col_begin,
+    // with no shift of col per iteration. The iteration's columns [col, col + VW) start VW apart
+    // from col_begin, and the rest's W apart, and both divide 64, so their bits never straddle
+    // two words.
+
+    std::uint64_t bit_row_bytes() const { return (static_cast<std::uint64_t>(spec_.row_length()) + 63) / 64 * 64; }
+
+    void clear_bit_rows() {
+        for (std::size_t r = 0; r < acc_.size(); ++r)
+            if (acc_[r] == Accumulation::any_columns)
+                b_.CreateMemSet(scratch_[r], b_.getInt8(0), bit_row_bytes(), llvm::Align(64));
+    }
+
+    // The word of scratch row r that holds column col's bit, and the bit's place in it.
+    // `whole_word`: col is a multiple of 64 from col_begin.
+    std::pair<Value*, Value*> bit_of_column(std::size_t r, Value* col, bool whole_word = false) {
+        Value* bit = b_.CreateSub(col, col_begin_);
+        Value* word_byte = whole_word ? bit : b_.CreateAnd(bit, b_.getInt64(~std::uint64_t{63}));
+        return {b_.CreateGEP(b_.getInt8Ty(), scratch_[r], word_byte), b_.CreateAnd(bit, b_.getInt64(63))};
+    }
+
+    // bits[col, col + n) |= lanes, n lanes side by side (n divides 64).
+    void or_bits(std::size_t r, Value* lanes, Value* col) {
+        const auto n = llvm::cast<llvm::FixedVectorType>(lanes->getType())->getNumElements();
+        const auto [word, shift] = bit_of_column(r, col, n == 64);
+        Value* bits = b_.CreateZExt(b_.CreateBitCast(lanes, b_.getIntNTy(n)), i64_);
+        if (n < 64) bits = b_.CreateShl(bits, shift);  // a whole word starts at a multiple of 64
+        b_.CreateAlignedStore(b_.CreateOr(b_.CreateAlignedLoad(i64_, word, llvm::Align(8)), bits), word, llvm::Align(8));
+    }
+
+    // The bits of the W columns at col, as 0/1 counts (32-bit lanes).
+    Value* load_bits(std::size_t r, Value* col) {
+        const auto [word, shift] = bit_of_column(r, col);
+        Value* bits = b_.CreateTrunc(b_.CreateLShr(b_.CreateAlignedLoad(i64_, word, llvm::Align(8)), shift),
+                                     b_.getIntNTy(lanes_));
+        return b_.CreateZExt(b_.CreateBitCast(bits, llvm::FixedVectorType::get(b_.getInt1Ty(), lanes_)),
+                             count_lanes_type());
+    }
+
+    // After the block of rows [first, last): each scratch row added to its buffer (a max of a
+    // comparison: whether any row was counted) and started again (but bits: or-ed over the
+    // blocks they are still the max), and each zeros count taken from column counts
+    // (zeros_from_counts) added, the block's elements less those counts.
     void add_block_to_buffers(Value* first, Value* last) {
         // The column counts' sums, per lane, for those zeros counts.
         llvm::IRBuilder<> entry(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
@@ -466,16 +545,23 @@ private:
         each_column_vector([&](Value* col, Value* mask) {
             for (std::size_t r = 0; r < scratch_.size(); ++r) {
                 if (!scratch_[r]) continue;
+                const Op op = spec_.reductions[r].combine;
+                if (acc_[r] == Accumulation::any_columns) {
+                    combine_lanes_into_buffer(op, acc_base_[r], col, mask, load_bits(r, col));
+                    continue;
+                }
                 Value* block_result = load_scratch(r, col, mask);
                 if (acc_[r] == Accumulation::count_columns) {
                     Value* counts = b_.CreateZExt(b_.CreateNeg(block_result), count_lanes_type());  // see emit_accumulation
-                    combine_lanes_into_buffer(Op::Sum, acc_base_[r], col, mask, counts);
+                    Value* zero = llvm::Constant::getNullValue(counts->getType());
+                    combine_lanes_into_buffer(op, acc_base_[r], col, mask,
+                                              op == Op::Max ? b_.CreateZExt(b_.CreateICmpNE(counts, zero), counts->getType())
+                                                            : counts);
                     for (std::size_t z = 0; z < acc_.size(); ++z)
                         if (hits[z] && static_cast<std::size_t>(zeros_source_[z]) == r)
                             b_.CreateStore(b_.CreateAdd(b_.CreateLoad(count_lanes_type(), hits[z]), counts), hits[z]);
                 } else {
-                    combine_lanes_into_buffer(spec_.reductions[r].combine, acc_base_[r], col, mask,
-                                              b_.CreateFPExt(block_result, dvec_));
+                    combine_lanes_into_buffer(op, acc_base_[r], col, mask, b_.CreateFPExt(block_result, dvec_));
                 }
                 store_scratch(r, scratch_start(r), col, mask);
             }
@@ -488,9 +574,10 @@ private:
         }
     }
 
-    // After the relu-mask counts of rows [first, last) are added to their buffers: their NaN
-    // lanes, counted from the stored activations when relu's compare raised the invalid flag
-    // ("MXCSR's sticky flags as guards"), subtracted from the buffers.
+    // After the rows [first, last), before their relu-mask counts are added to the buffers:
+    // their NaN lanes, counted from the stored activations when relu's compare raised the
+    // invalid flag ("MXCSR's sticky flags as guards"), taken out of the scratch rows (and out of
+    // the zeros taken from them, which count those lanes as not zero: relu(NaN) is NaN).
     void take_nan_hits_back(Value* first, Value* last) {
         if (std::none_of(relu_mask_store_.begin(), relu_mask_store_.end(), [](int s) { return s >= 0; })) return;
         Value* mxcsr = read_mxcsr();
@@ -501,8 +588,12 @@ private:
                     for (std::size_t r = 0; r < acc_.size(); ++r) {
                         if (!relu_mask_counts(r)) continue;
                         Value* a = load_vector(out_row_[static_cast<std::size_t>(relu_mask_store_[r])], col, mask, m_.c(0));
-                        Value* minus_nans = b_.CreateSExt(b_.CreateFCmpUNO(a, a), count_lanes_type());
-                        combine_lanes_into_buffer(Op::Sum, acc_base_[r], col, mask, minus_nans);
+                        Value* nans = b_.CreateFCmpUNO(a, a);
+                        // The counts are counted down (emit_accumulation): a NaN hit added -1.
+                        store_scratch(r, b_.CreateSub(load_scratch(r, col, mask), b_.CreateSExt(nans, count_type())), col, mask);
+                        for (std::size_t z = 0; z < acc_.size(); ++z)
+                            if (zeros_from_counts(z) && static_cast<std::size_t>(zeros_source_[z]) == r)
+                                combine_into_buffer(Op::Sum, acc_base_[z], b_.CreateNeg(popcount(nans)));
                     }
                 });
                 return b_.CreateAdd(row, b_.getInt64(1));
@@ -652,15 +743,18 @@ private:
     }
 
     // buffer[col + lane] = combine(buffer[col + lane], x[lane]) for the lanes of `mask` (all
-    // when null); x float64 lanes, or 32-bit integer counts (summed).
+    // when null); x float64 lanes, or 32-bit integer lanes: counts (summed) or 0/1 (a max). The
+    // max of 0/1 into a buffer of -inf, 0 or 1 (never NaN or -0) is a compare and a blend,
+    // where llvm.maximum's care for NaN and -0 takes several instructions more per vector.
     void combine_lanes_into_buffer(Op op, Value* buffer, Value* col, Value* mask, Value* x) {
         const llvm::Align dalign(8);
-        if (x->getType()->isIntOrIntVectorTy()) x = b_.CreateSIToFP(x, dvec_);
+        const bool integers = x->getType()->isIntOrIntVectorTy();
+        if (integers) x = b_.CreateSIToFP(x, dvec_);
         auto* dzero = llvm::ConstantFP::get(dvec_, 0.0);
         auto* p = b_.CreateGEP(b_.getDoubleTy(), buffer, col);
         Value* old = mask ? static_cast<Value*>(b_.CreateMaskedLoad(dvec_, p, dalign, mask, dzero))
                           : b_.CreateAlignedLoad(dvec_, p, dalign);
-        Value* sum = combine(op, old, x);
+        Value* sum = integers && op == Op::Max ? b_.CreateSelect(b_.CreateFCmpOGT(x, old), x, old) : combine(op, old, x);
         if (mask) b_.CreateMaskedStore(sum, p, dalign, mask);
         else b_.CreateAlignedStore(sum, p, dalign);
     }
@@ -1113,9 +1207,14 @@ private:
     // of contiguous columns) side by side, added to the scratch row with one load, add and
     // store (64 bytes for four 16-lane vectors) rather than one each per vector. (A masked
     // increment in place of the mask-to-bytes move and add measured the same or slower, Zen 5.)
+    // Bits (any_columns) are or-ed in the same way, one word for the iteration.
     void add_column_hits(const ColumnHits& column_hits, Value* col, Value* mask) {
         for (std::size_t r = 0; r < column_hits.size(); ++r) {
             if (column_hits[r].empty()) continue;
+            if (acc_[r] == Accumulation::any_columns) {
+                or_bits(r, llvm::concatenateVectors(b_, column_hits[r]), col);
+                continue;
+            }
             const auto lanes = static_cast<unsigned>(column_hits[r].size()) * lanes_;
             Value* hits = b_.CreateSExt(llvm::concatenateVectors(b_, column_hits[r]), count_type(lanes));
             store_scratch(r, b_.CreateAdd(load_scratch(r, col, mask, lanes), hits), col, mask);
@@ -1173,7 +1272,8 @@ private:
             switch (acc_[r]) {
             case Accumulation::count_rare_zeros: break;  // rare_zeros_after_rows
             case Accumulation::count_total:
-            case Accumulation::count_columns: {
+            case Accumulation::count_columns:
+            case Accumulation::any_columns: {
                 if (zeros_from_counts(r)) break;  // add_zeros_from_counts
                 // Lanes outside `mask` compare whatever the zero-filled loads gave.
                 const auto [lanes, complement] = relu_mask_counts(r) ? relu_comparison(v, r)
@@ -1185,8 +1285,9 @@ private:
                     if (complement) n = b_.CreateSub(popcount(all), n);
                     out[r] = b_.CreateAdd(accs[r], n);
                 } else {
-                    // Counted down, modulo 256 (the block's count is the negated byte): adding
-                    // the sign-extended comparison (-1 on a hit) lets the load fold into the add.
+                    // Per column (add_column_hits): counts are counted down, modulo 256 (the
+                    // block's count is the negated byte): adding the sign-extended comparison
+                    // (-1 on a hit) lets the load fold into the add. Bits are or-ed.
                     column_hits[r].push_back(complement ? b_.CreateXor(all, in_mask) : in_mask);
                 }
                 break;

@@ -1,8 +1,8 @@
 // Activation diagnostics (nn/diagnostics.hpp): on a constructed network whose dead units,
 // zero activations and weight gradient are known in advance, both engines report them
-// exactly; counts add up over an epoch; the JIT computes the probes inside the kernel of
-// the activation (no extra kernel), as integers that equal the interpreter's whatever the
-// shape, the values and the thread count.
+// exactly; dead units are counted over an epoch; the JIT computes the probes inside the
+// kernel of the activation (no extra kernel), exactly the interpreter's whatever the shape,
+// the values and the thread count.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -18,8 +18,11 @@
 #include "nnjit/error.hpp"
 #include "nnjit/graph_ops.hpp"
 #include "nnjit/nn.hpp"
+#include "probe_data.hpp"
 
 using namespace nnjit;
+using nnjit::test::small_bias;
+using nnjit::test::with_quiet_columns;
 
 namespace {
 
@@ -93,7 +96,7 @@ TEST_CASE("diagnostics report the known dead units, sparsity and gradient norm o
     const nn::LayerDiagnostics& hidden = d[0];
     CHECK(hidden.layer == "hidden");
     CHECK(hidden.rows == batch);
-    CHECK(hidden.active_rows == std::vector<std::int64_t>{0, 0, batch, batch, 3, 3});
+    CHECK(hidden.active_steps == std::vector<std::int64_t>{0, 0, 1, 1, 1, 1});
     CHECK(hidden.dead_units() == 2);
     // Zeros: units 0 and 1 on every row, units 4 and 5 on the 5 rows with x0 < 0.
     CHECK(hidden.zero_activations == 2 * batch + 2 * 5);
@@ -112,7 +115,7 @@ TEST_CASE("dead units are counted over the whole epoch, not per batch", "[diagno
         trainer.train_epoch(samples(n, {11}, DType::f32), target);
         const nn::LayerDiagnostics& hidden = trainer.diagnostics()[0];
         CHECK(hidden.rows == n);
-        CHECK(hidden.active_rows == std::vector<std::int64_t>{0, 0, n, n, 1, 1});
+        CHECK(hidden.active_steps == std::vector<std::int64_t>{0, 0, n / batch, n / batch, 1, 1});
         CHECK(hidden.dead_units() == 2);
         CHECK(hidden.steps == n / batch);
     }
@@ -197,13 +200,13 @@ std::pair<std::vector<Tensor>, bool> run_with_flag(const Program& program, const
 
 }  // namespace
 
-TEST_CASE("the JIT's counts are the interpreter's, exactly: row blocks, tails, special values, any thread count",
+TEST_CASE("the JIT's probes are the interpreter's, exactly: row blocks, tails, special values, any thread count",
           "[diagnostics][jit][threads]") {
     const DType dtype = GENERATE(DType::f32, DType::f64);
-    // ReLU's counts come from relu's own compare (both, taking back the NaNs it counts as
-    // active, where the activation is stored) or from compares of their own; sigmoid's active
-    // count shares the compare that picks its numerator, and its zeros are counted only in
-    // rows that may have them.
+    // ReLU's probes come from relu's own compare (per-unit counts, taking back the NaNs it
+    // counts as active, where the activation is stored) or from compares of their own;
+    // sigmoid's active units are bits per column, and its zeros are counted only in rows that
+    // may have them. A count per column of the same comparison runs beside them.
     const std::string act = GENERATE("relu", "sigmoid");
     const bool activation_stored = GENERATE(true, false);
     // 600 rows: the column counts go through three blocks of 255 rows; 37 and 5 columns end
@@ -219,15 +222,17 @@ TEST_CASE("the JIT's counts are the interpreter's, exactly: row blocks, tails, s
     const Value a = act == "relu" ? relu(pre) : sigmoid(pre);
     const nn::LayerProbes p = nn::activation_probes(pre, a);
     const Value zero = g.constant(0, dtype);
-    // Beside the probes, in the same kernel: a float sum per column, a count per row.
-    std::vector<Value> outs{p.active, p.zeros, sum(a, std::int64_t{0}), sum(greater(pre, zero), std::int64_t{1})};
+    // Beside the probes, in the same kernel: a float sum per column, a count per row and one
+    // per column.
+    std::vector<Value> outs{p.active, p.zeros, sum(a, std::int64_t{0}), sum(greater(pre, zero), std::int64_t{1}),
+                            sum(greater(pre, zero), std::int64_t{0})};
     if (activation_stored) outs.push_back(a);
-    const Bindings bind{{"z", dtype == DType::f32 ? special_values<float>(Shape{rows, units}, 11)
-                                                  : special_values<double>(Shape{rows, units}, 11)},
-                        {"b", Tensor::randn(DType::f64, Shape{units}, 12).to(dtype)}};
+    const Bindings bind{{"z", dtype == DType::f32 ? with_quiet_columns(special_values<float>(Shape{rows, units}, 11))
+                                                  : with_quiet_columns(special_values<double>(Shape{rows, units}, 11))},
+                        {"b", small_bias(units, dtype, 12)}};
     const auto ref = compile(outs, Backend::interp)->run(bind);
     const auto jit = compile(outs, Backend::jit);
-    // The counts, from the data directly.
+    // The probes and counts, from the data directly.
     std::vector<std::int64_t> active(static_cast<std::size_t>(units), 0);
     std::int64_t zeros = 0;
     for (std::int64_t r = 0; r < rows; ++r)
@@ -238,20 +243,25 @@ TEST_CASE("the JIT's counts are the interpreter's, exactly: row blocks, tails, s
             // sigmoid is 0 only where exp(y) underflows (y = -inf among the special values)
             zeros += act == "relu" ? y <= 0 : y < -200;
         }
+    std::int64_t inactive_units = 0;
+    for (std::int64_t a_u : active) inactive_units += a_u == 0;
+    CHECK(inactive_units >= (units + 2) / 3);  // the quiet columns, every third
     const int default_threads = omp_get_max_threads();
     for (int threads : {1, 2, 5}) {
         CAPTURE(threads);
         omp_set_num_threads(threads);
         const auto got = jit->run(bind);
-        std::int64_t wrong_active = 0, wrong_sums = 0, wrong_row_counts = 0;
+        std::int64_t wrong_active = 0, wrong_counts = 0, wrong_sums = 0, wrong_row_counts = 0;
         for (std::int64_t u = 0; u < units; ++u) {
-            wrong_active += got[0].flat(u) != static_cast<double>(active[static_cast<std::size_t>(u)]) ||
-                            got[0].flat(u) != ref[0].flat(u);
+            const auto count = static_cast<double>(active[static_cast<std::size_t>(u)]);
+            wrong_active += got[0].flat(u) != (count > 0 ? 1.0 : 0.0) || got[0].flat(u) != ref[0].flat(u);
+            wrong_counts += got[4].flat(u) != count || got[4].flat(u) != ref[4].flat(u);
             const double x = got[2].flat(u), y = ref[2].flat(u);  // NaN or inf where a column has them
             wrong_sums += !(std::isnan(x) ? std::isnan(y) : x == Approx(y).epsilon(1e-5));
         }
         for (std::int64_t r = 0; r < rows; ++r) wrong_row_counts += got[3].flat(r) != ref[3].flat(r);
         CHECK(wrong_active == 0);
+        CHECK(wrong_counts == 0);
         CHECK(wrong_sums == 0);
         CHECK(wrong_row_counts == 0);
         CHECK(got[1].flat(0) == static_cast<double>(zeros));
@@ -313,12 +323,13 @@ TEST_CASE("rare zeros (sigmoid, softplus, exp) are counted exactly, and the call
     CHECK(rare_flag);         // the kernel's own underflows show, as without the count
 }
 
-TEST_CASE("ReLU's active counts take NaNs back by the invalid flag, and the caller's flag is what the kernel "
-          "leaves",
+TEST_CASE("ReLU's active units and counts take NaNs back by the invalid flag, and the caller's flag is what the "
+          "kernel leaves",
           "[diagnostics][jit]") {
     // The JIT counts relu's own compare (z > 0 or NaN) and takes the NaNs back
     // only in blocks of rows after which MXCSR's invalid flag is up (jit/codegen.cpp, "MXCSR's
     // sticky flags as guards"), clearing the flag for that and setting it again on return.
+    // The NaNs are in columns never positive: counted, they would make those units active.
     const DType dtype = GENERATE(DType::f32, DType::f64);
     const auto [rows, units] = GENERATE(std::pair<std::int64_t, std::int64_t>{600, 256}, std::pair<std::int64_t, std::int64_t>{300, 37});
     CAPTURE(dtype, rows, units);
@@ -326,9 +337,11 @@ TEST_CASE("ReLU's active counts take NaNs back by the invalid flag, and the call
     const Value pre = g.input("z", dtype, Shape{rows, units}) + g.input("b", dtype, Shape{units});
     const Value a = relu(pre);
     const nn::LayerProbes p = nn::activation_probes(pre, a);
-    const auto jit = compile({a, p.active, p.zeros}, Backend::jit);
+    const Value counts = sum(greater(pre, g.constant(0, dtype)), std::int64_t{0});
+    const auto jit = compile({a, p.active, p.zeros, counts}, Backend::jit);
     const Tensor b = Tensor::zeros(dtype, Shape{units});
-    const Tensor clean = Tensor::randn(DType::f64, Shape{rows, units}, 23).to(dtype);
+    const Tensor random = Tensor::randn(DType::f64, Shape{rows, units}, 23).to(dtype);
+    const Tensor clean = with_quiet_columns(random);
     Tensor with_nans = clean.to(dtype);
     for (const std::int64_t i : {std::int64_t{17} * units + 3, rows * units - 1}) {
         if (dtype == DType::f32) with_nans.data<float>()[i] = std::numeric_limits<float>::quiet_NaN();
@@ -346,7 +359,8 @@ TEST_CASE("ReLU's active counts take NaNs back by the invalid flag, and the call
                 active += x > 0;
                 zeros += x <= 0;  // relu(NaN) is NaN, not 0
             }
-            wrong += got[1].flat(u) != static_cast<double>(active);
+            wrong += got[1].flat(u) != (active > 0 ? 1.0 : 0.0);
+            wrong += got[3].flat(u) != static_cast<double>(active);
         }
         wrong += got[2].flat(0) != static_cast<double>(zeros);
         return std::pair{wrong, flag_after};
@@ -366,8 +380,9 @@ TEST_CASE("ReLU's active counts take NaNs back by the invalid flag, and the call
 
 TEST_CASE("the probes of every activation count as the interpreter's, special values included", "[diagnostics][jit]") {
     // The JIT shares comparisons between an activation and its probes (relu's own x <= 0 is
-    // its zero count, sigmoid's x > 0 its active count): the counts and the activations must
-    // stay the interpreter's, NaN, -0 and infinities included.
+    // its zero count, x > 0 or NaN its active units): the probes and the activations must stay
+    // the interpreter's, NaN, -0 and infinities included, in columns with and without a unit
+    // active.
     const DType dtype = GENERATE(DType::f32, DType::f64);
     const std::string act = GENERATE("relu", "leaky_relu", "sigmoid", "tanh");
     CAPTURE(dtype, act);
@@ -379,9 +394,12 @@ TEST_CASE("the probes of every activation count as the interpreter's, special va
                     : act == "sigmoid"    ? sigmoid(pre)
                                           : tanh(pre);
     const nn::LayerProbes p = nn::activation_probes(pre, a);
-    const Bindings bind{{"z", dtype == DType::f32 ? special_values<float>(Shape{rows, units}, 5)
-                                                  : special_values<double>(Shape{rows, units}, 5)}};
+    const Bindings bind{{"z", dtype == DType::f32 ? with_quiet_columns(special_values<float>(Shape{rows, units}, 5))
+                                                  : with_quiet_columns(special_values<double>(Shape{rows, units}, 5))}};
     const auto ref = compile({a, p.active, p.zeros}, Backend::interp)->run(bind);
+    double inactive_units = 0;
+    for (std::int64_t u = 0; u < units; ++u) inactive_units += ref[1].flat(u) == 0;
+    CHECK(inactive_units == (units + 2) / 3);
     const auto got = compile({a, p.active, p.zeros}, Backend::jit)->run(bind);
     std::int64_t wrong_activations = 0, wrong_active = 0;
     for (std::int64_t i = 0; i < rows * units; ++i) {

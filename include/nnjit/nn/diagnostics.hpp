@@ -2,18 +2,20 @@
 // activations that are exactly zero (sparsity), the units whose input was never positive
 // (dead units), and the norm of the weight gradient.
 //
-// The counts are sums of 0/1 indicators of the layer's pre-activation z (per unit, over the
-// batch axis) and of its activation a (over everything). Built next to the layer, they read
-// the same loop: the JIT makes them epilogues of the kernel that computes a = act(x @ W + b),
-// so they cost no second pass over the activations. The JIT adds the comparisons as integers
-// (8-bit counters per unit over blocks of rows, in vector registers when a light loop's row
-// of them fits, a popcount for the total; for ReLU both from relu's own compare, the total as
-// the elements less the per-unit counts: jit/codegen.cpp), the interpreter in float64, so the
-// counts are exact; the float32 result per unit is too
-// while the batch has fewer than 2^24 rows, the total zeros while the layer's batch has fewer
-// than 2^24 activations. The zeros are one total because that costs no memory at all in the
-// loop (a register), where a count per unit costs a byte-vector add (and a load and store
-// when its counters are in memory).
+// The probes are reductions of 0/1 indicators: of the layer's pre-activation z, per unit, the
+// max over the batch axis (1 when some sample had z > 0: the unit was active in the batch),
+// and of its activation a, the sum over everything (the zeros). Built next to the layer, they
+// read the same loop: the JIT makes them epilogues of the kernel that computes
+// a = act(x @ W + b), so they cost no second pass over the activations. The JIT keeps a bit
+// per unit, or-ing in the comparisons' lane masks (ReLU: 8-bit counters per unit from relu's
+// own compare, the zeros as the elements less those counts; sigmoid: its zeros only after an
+// underflow; jit/codegen.cpp), the interpreter computes them in float64: the results are exact,
+// the zeros in float32 while the layer's batch has fewer than 2^24 activations.
+//
+// Per unit the probe says whether, not how often: a dead unit needs no more, and a count per
+// unit costs a byte-vector add per 64 units and row where the bit costs an integer or (the
+// probed sigmoid kernel: ~+6% over the plain one with counts, ~+3.5% with bits, Zen 5;
+// docs/relu-story.md).
 #pragma once
 
 #include <cstdint>
@@ -28,7 +30,7 @@ namespace nnjit::nn {
 
 // The graph values one layer's diagnostics read, each an extra output of the step graph.
 struct LayerProbes {
-    Value active;  // (units,): rows of the batch whose pre-activation is > 0, per unit
+    Value active;  // (units,): 1 where some row of the batch has pre-activation > 0, else 0
     Value zeros;   // (): activations of the batch exactly 0, all units together
 };
 
@@ -42,7 +44,7 @@ struct LayerDiagnostics {
     std::string layer;
     std::int64_t units = 0;
     std::int64_t rows = 0;                  // samples seen
-    std::vector<std::int64_t> active_rows;  // per unit: samples whose pre-activation was > 0
+    std::vector<std::int64_t> active_steps;  // per unit: steps with a sample whose pre-activation was > 0
     std::int64_t zero_activations = 0;      // activations exactly 0, all units together
     double weight_grad_norm = 0;            // of the last step
     std::int64_t steps = 0;
