@@ -3,6 +3,7 @@
 // the caches, the generated assembly, and compiling from several threads.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cmath>
@@ -21,6 +22,7 @@
 #include "nnjit/autodiff.hpp"
 #include "nnjit/engine.hpp"
 #include "nnjit/graph_ops.hpp"
+#include "probe_data.hpp"
 
 using namespace nnjit;
 
@@ -239,6 +241,37 @@ TEST_CASE("jit: max and min as kernel epilogues give the interpreter's bits, NaN
             }
         }
     }
+}
+
+TEST_CASE("jit: a max per column of a comparison (whether any row holds it) is the interpreter's", "[jit][threads]") {
+    // The JIT keeps such a max as a bit per column (jit/codegen.cpp, any_columns), or beside a
+    // stored relu as relu's own counts. Columns never, once and often true; row blocks, column
+    // tails and several chunks on several threads.
+    const DType dtype = GENERATE(DType::f32, DType::f64);
+    const Shape shape = GENERATE(Shape{33, 17}, Shape{600, 200}, Shape{1000, 37}, Shape{4099, 515});
+    CAPTURE(dtype, shape);
+    Graph g;
+    const Value x = g.input("x", dtype, shape);
+    const Value y = g.input("y", dtype, shape);
+    const Value zero = g.constant(0, dtype);
+    const std::vector<Value> outs{max(greater(x, zero), 0), max(greater(x, y), 0), max(equal(relu(x), zero), 0, true),
+                                  max(greater(y, x), 0), relu(x)};
+    const Bindings b{{"x", test::with_quiet_columns(Tensor::randn(DType::f64, shape, 3).to(dtype))},
+                     {"y", Tensor::randn(DType::f64, shape, 4).to(dtype)}};
+    const int default_threads = omp_get_max_threads();
+    for (int threads : {1, 3}) {
+        omp_set_num_threads(threads);
+        const Results r = run_both(outs, b);
+        for (std::size_t k = 0; k < outs.size(); ++k) {
+            INFO(fmt::format("threads {} output {}", threads, k));
+            CHECK(bitwise_equal(r.jit[k], r.interp[k]));
+        }
+        // Both answers occur: the quiet columns are never positive, the others are.
+        const auto active = r.jit[0].to_doubles();
+        CHECK(std::count(active.begin(), active.end(), 0.0) == (shape[1] + 2) / 3);
+        CHECK(std::count(active.begin(), active.end(), 1.0) == shape[1] - (shape[1] + 2) / 3);
+    }
+    omp_set_num_threads(default_threads);
 }
 
 TEST_CASE("jit: a chain of 5 elementwise ops and its gradient is one kernel writing only its outputs", "[jit][fusion]") {
