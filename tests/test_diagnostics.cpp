@@ -397,7 +397,7 @@ TEST_CASE("the probes of every activation count as the interpreter's, special va
     const Bindings bind{{"z", dtype == DType::f32 ? with_quiet_columns(special_values<float>(Shape{rows, units}, 5))
                                                   : with_quiet_columns(special_values<double>(Shape{rows, units}, 5))}};
     const auto ref = compile({a, p.active, p.zeros}, Backend::interp)->run(bind);
-    double inactive_units = 0;
+    std::int64_t inactive_units = 0;
     for (std::int64_t u = 0; u < units; ++u) inactive_units += ref[1].flat(u) == 0;
     CHECK(inactive_units == (units + 2) / 3);
     const auto got = compile({a, p.active, p.zeros}, Backend::jit)->run(bind);
