@@ -15,7 +15,7 @@
 // column over the rows (a per-unit count over a batch) is kept in 8-bit counters in a row on
 // the stack; a max per column of a 0/1 comparison (whether any row of a unit's column is
 // counted) in one bit per column, or-ed in. Scratch rows are combined into their float64 buffer
-// every kCountRowBlock rows (scratch_rows()).
+// every kCountRowBlock rows, bits after the last (scratch_rows()).
 //
 // The per-element instructions come from op_rules.hpp instantiated over LlvmMath, so the
 // loop body is the interpreter's arithmetic, W lanes at a time.
@@ -77,8 +77,8 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
 //                  lane masks side by side or-ed into it (a mask move and an integer or to
 //                  memory per 64 columns, where a count_columns byte add costs a mask-to-bytes
 //                  move, a 64-byte add and a store on the vector pipes: sigmoid's probed
-//                  kernel ~2 points cheaper, Zen 5), combined into the buffer every
-//                  kCountRowBlock rows; a max beside a relu-mask count is a count_columns
+//                  kernel ~2 points cheaper, Zen 5), combined into the buffer after the
+//                  rows; a max beside a relu-mask count is a count_columns
 //                  instead (relu_mask_counts: its zeros come from the counts);
 //  count_rare_zeros: a count_total of equal(a, 0) where a is stored, never negative, and 0
 //                  only where its input underflows (sigmoid, exp, softplus: rarely_zero_store).
@@ -443,9 +443,9 @@ private:
     //                            bits[col..col+VW) |= comparison;
     //                            extrema[col..col+W) = max(extrema, value) in float32)
     //     (relu-mask counts: the NaN lanes taken back)
-    //     buffer[col] += -counts[col] (a max: max(buffer, counts[col] != 0), max(buffer, bit),
-    //     max(buffer, extrema)); scratch[col] = start but bits (relu-mask counts: the zeros from
-    //     the counts)
+    //     buffer[col] += -counts[col] (a max: max(buffer, counts[col] != 0), max(buffer,
+    //     extrema)); scratch[col] = start (relu-mask counts: the zeros from the counts)
+    //   buffer[col] = max(buffer, bits[col])           bits never overflow: added once
     //
     // A float64 buffer costs a load, two conversions, two adds and two stores per vector of
     // 16 lanes (the float64 lanes are twice as wide); the bytes cost the masks' joins (three
@@ -485,6 +485,7 @@ private:
             take_nan_hits_back(first, last);
             add_block_to_buffers(first, last);
         });
+        add_bits_to_buffers();
     }
 
     // ---- bits per column (any_columns) ----
@@ -520,6 +521,17 @@ private:
         b_.CreateAlignedStore(b_.CreateOr(b_.CreateAlignedLoad(i64_, word, llvm::Align(8)), bits), word, llvm::Align(8));
     }
 
+    // After all the rows: each bit row into its buffer (bits cannot overflow, so they are
+    // or-ed over every block and added once).
+    void add_bits_to_buffers() {
+        if (std::find(acc_.begin(), acc_.end(), Accumulation::any_columns) == acc_.end()) return;
+        each_column_vector([&](Value* col, Value* mask) {
+            for (std::size_t r = 0; r < acc_.size(); ++r)
+                if (acc_[r] == Accumulation::any_columns)
+                    combine_lanes_into_buffer(Op::Max, acc_base_[r], col, mask, load_bits(r, col));
+        });
+    }
+
     // The bits of the W columns at col, as 0/1 counts (32-bit lanes).
     Value* load_bits(std::size_t r, Value* col) {
         const auto [word, shift] = bit_of_column(r, col);
@@ -529,10 +541,10 @@ private:
                              count_lanes_type());
     }
 
-    // After the block of rows [first, last): each scratch row added to its buffer (a max of a
-    // comparison: whether any row was counted) and started again (but bits: or-ed over the
-    // blocks they are still the max), and each zeros count taken from column counts
-    // (zeros_from_counts) added, the block's elements less those counts.
+    // After the block of rows [first, last): each scratch row but the bits (add_bits_to_buffers)
+    // added to its buffer (a max of a comparison: whether any row was counted) and started
+    // again, and each zeros count taken from column counts (zeros_from_counts) added, the
+    // block's elements less those counts.
     void add_block_to_buffers(Value* first, Value* last) {
         // The column counts' sums, per lane, for those zeros counts.
         llvm::IRBuilder<> entry(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
@@ -544,12 +556,8 @@ private:
         }
         each_column_vector([&](Value* col, Value* mask) {
             for (std::size_t r = 0; r < scratch_.size(); ++r) {
-                if (!scratch_[r]) continue;
+                if (!scratch_[r] || acc_[r] == Accumulation::any_columns) continue;
                 const Op op = spec_.reductions[r].combine;
-                if (acc_[r] == Accumulation::any_columns) {
-                    combine_lanes_into_buffer(op, acc_base_[r], col, mask, load_bits(r, col));
-                    continue;
-                }
                 Value* block_result = load_scratch(r, col, mask);
                 if (acc_[r] == Accumulation::count_columns) {
                     Value* counts = b_.CreateZExt(b_.CreateNeg(block_result), count_lanes_type());  // see emit_accumulation
