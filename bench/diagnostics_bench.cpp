@@ -99,8 +99,10 @@ public:
         kernel_ = jit::Engine::instance().compile(fk.spec);
         for (const Node* n : fk.operand_sources) args_.push_back(arrays_->inputs.at(n->attrs().name).raw_data());
         args_.push_back(arrays_->activation.raw_data());
+        // The buffers the kernel adds into, from 0: the zero count's float64, the active units'
+        // bytes (KernelSpec::is_any) at the start of theirs.
         for (const Node* n : fk.reduced) sums_.emplace_back(static_cast<std::size_t>(n->shape().numel()), 0.0);
-        for (auto& sum : sums_) args_.push_back(sum.data());  // the float64 buffers the kernel adds into
+        for (auto& sum : sums_) args_.push_back(sum.data());
         rows_ = fk.spec.rows();
         row_length_ = fk.spec.row_length();
         call();  // warm-up

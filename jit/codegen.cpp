@@ -14,8 +14,9 @@
 // Counts (sums of a 0/1 comparison, see Accumulation) are added as integers. A count per
 // column over the rows (a per-unit count over a batch) is kept in 8-bit counters in a row on
 // the stack; a max per column of a 0/1 comparison (whether any row of a unit's column is
-// counted) in one bit per column, or-ed in. Scratch rows are combined into their float64 buffer
-// every kCountRowBlock rows, bits after the last (scratch_rows()).
+// counted) in one bit per column, or-ed in. Scratch rows are combined into their buffer every
+// kCountRowBlock rows, bits after the last (scratch_rows()). A max of a comparison's buffer
+// holds bytes (KernelSpec::is_any), or-ed into.
 //
 // The per-element instructions come from op_rules.hpp instantiated over LlvmMath, so the
 // loop body is the interpreter's arithmetic, W lanes at a time.
@@ -91,7 +92,7 @@ Value* emit_op(LlvmMath& m, Op op, const std::vector<Value*>& args, double alpha
 //                  with the flag read after each row.
 // Counts are integers, added as integers and stored as float64 integers (exact below 2^53),
 // so they come out the same whatever the order and the split into chunks; so do maxima and
-// minima, exact in float64.
+// minima, exact in float64, and the 0/1 bytes of a max of a comparison.
 enum class Accumulation {
     float_register,
     float_memory,
@@ -122,18 +123,9 @@ bool is_op(const KernelSpec& spec, int k, Op op) {
     return instr_at(spec, k).kind == KernelSpec::Instr::Kind::op && instr_at(spec, k).op == op;
 }
 
-// Whether the reduced value is a 0/1 comparison.
-bool is_indicator(const KernelSpec& spec, const KernelSpec::Reduction& r) {
-    const auto& in = spec.instrs[static_cast<std::size_t>(r.value)];
-    return in.kind == KernelSpec::Instr::Kind::op && (in.op == Op::Greater || in.op == Op::Equal);
-}
 // A sum of a comparison: a count.
 bool is_counter(const KernelSpec& spec, const KernelSpec::Reduction& r) {
-    return r.combine == Op::Sum && is_indicator(spec, r);
-}
-// A max of a comparison: whether any element is counted.
-bool is_any(const KernelSpec& spec, const KernelSpec::Reduction& r) {
-    return r.combine == Op::Max && is_indicator(spec, r);
+    return r.combine == Op::Sum && spec.is_indicator(r);
 }
 
 // Whether instruction k depends on a load that changes along the row: then its arithmetic runs
@@ -166,7 +158,7 @@ int rarely_zero_store(const KernelSpec& spec, const KernelSpec::Reduction& r) {
 // otherwise -1. Such a count may take relu's own comparison, u > 0 or NaN (see relu_mask_counts).
 int relu_counted_store(const KernelSpec& spec, const KernelSpec::Reduction& r) {
     const auto& gt = instr_at(spec, r.value);
-    if (!(is_counter(spec, r) || is_any(spec, r)) || gt.op != Op::Greater || !is_zero_constant(spec, gt.args[1])) return -1;
+    if (!(is_counter(spec, r) || spec.is_any(r)) || gt.op != Op::Greater || !is_zero_constant(spec, gt.args[1])) return -1;
     for (std::size_t s = 0; s < spec.stores.size(); ++s)
         if (is_op(spec, spec.stores[s], Op::Relu) && instr_at(spec, spec.stores[s]).args[0] == gt.args[0])
             return static_cast<int>(s);
@@ -192,7 +184,7 @@ Accumulation accumulation_of(const KernelSpec& spec, const KernelSpec::Reduction
     const bool same_for_every_row = std::all_of(s.begin(), s.end() - 1, [](std::int64_t x) { return x == 0; });
     const bool scratch = same_for_every_row && spec.dims.size() > 1 && spec.row_length() <= kMaxCountedRow;
     if (scratch && is_counter(spec, r)) return Accumulation::count_columns;
-    if (scratch && is_any(spec, r))  // counted where relu's compare gives the zeros too
+    if (scratch && spec.is_any(r))  // counted where relu's compare gives the zeros too
         return relu_counted_store(spec, r) >= 0 && fp_flags_work() ? Accumulation::count_columns
                                                                    : Accumulation::any_columns;
     if (scratch && r.combine != Op::Sum && spec.dtype == DType::f32) return Accumulation::extreme_columns;
@@ -443,9 +435,9 @@ private:
     //                            bits[col..col+VW) |= comparison;
     //                            extrema[col..col+W) = max(extrema, value) in float32)
     //     (relu-mask counts: the NaN lanes taken back)
-    //     buffer[col] += -counts[col] (a max: max(buffer, counts[col] != 0), max(buffer,
+    //     buffer[col] += -counts[col] (a max: byte |= counts[col] != 0; max(buffer,
     //     extrema)); scratch[col] = start (relu-mask counts: the zeros from the counts)
-    //   buffer[col] = max(buffer, bits[col])           bits never overflow: added once
+    //   byte[col] |= bits[col]                         bits never overflow: added once
     //
     // A float64 buffer costs a load, two conversions, two adds and two stores per vector of
     // 16 lanes (the float64 lanes are twice as wide); the bytes cost the masks' joins (three
@@ -528,17 +520,16 @@ private:
         each_column_vector([&](Value* col, Value* mask) {
             for (std::size_t r = 0; r < acc_.size(); ++r)
                 if (acc_[r] == Accumulation::any_columns)
-                    combine_lanes_into_buffer(Op::Max, acc_base_[r], col, mask, load_bits(r, col));
+                    combine_lanes_into_buffer(r, acc_base_[r], col, mask, load_bits(r, col));
         });
     }
 
-    // The bits of the W columns at col, as 0/1 counts (32-bit lanes).
+    // The bits of the W columns at col, as 1-bit lanes.
     Value* load_bits(std::size_t r, Value* col) {
         const auto [word, shift] = bit_of_column(r, col);
         Value* bits = b_.CreateTrunc(b_.CreateLShr(b_.CreateAlignedLoad(i64_, word, llvm::Align(8)), shift),
                                      b_.getIntNTy(lanes_));
-        return b_.CreateZExt(b_.CreateBitCast(bits, llvm::FixedVectorType::get(b_.getInt1Ty(), lanes_)),
-                             count_lanes_type());
+        return b_.CreateBitCast(bits, llvm::FixedVectorType::get(b_.getInt1Ty(), lanes_));
     }
 
     // After the block of rows [first, last): each scratch row but the bits (add_bits_to_buffers)
@@ -561,15 +552,14 @@ private:
                 Value* block_result = load_scratch(r, col, mask);
                 if (acc_[r] == Accumulation::count_columns) {
                     Value* counts = b_.CreateZExt(b_.CreateNeg(block_result), count_lanes_type());  // see emit_accumulation
-                    Value* zero = llvm::Constant::getNullValue(counts->getType());
-                    combine_lanes_into_buffer(op, acc_base_[r], col, mask,
-                                              op == Op::Max ? b_.CreateZExt(b_.CreateICmpNE(counts, zero), counts->getType())
-                                                            : counts);
+                    // A max (byte_buffer): whether a row was counted, whatever the count.
+                    combine_lanes_into_buffer(r, acc_base_[r], col, mask,
+                                              op == Op::Max ? b_.CreateICmpNE(block_result, scratch_start(r)) : counts);
                     for (std::size_t z = 0; z < acc_.size(); ++z)
                         if (hits[z] && static_cast<std::size_t>(zeros_source_[z]) == r)
                             b_.CreateStore(b_.CreateAdd(b_.CreateLoad(count_lanes_type(), hits[z]), counts), hits[z]);
                 } else {
-                    combine_lanes_into_buffer(op, acc_base_[r], col, mask, b_.CreateFPExt(block_result, dvec_));
+                    combine_lanes_into_buffer(r, acc_base_[r], col, mask, b_.CreateFPExt(block_result, dvec_));
                 }
                 store_scratch(r, scratch_start(r), col, mask);
             }
@@ -578,7 +568,7 @@ private:
             if (!hits[r]) continue;
             Value* counted = b_.CreateZExt(b_.CreateAddReduce(b_.CreateLoad(count_lanes_type(), hits[r])), i64_);
             Value* elements = b_.CreateMul(b_.CreateSub(last, first), b_.CreateSub(col_end_, col_begin_));
-            combine_into_buffer(Op::Sum, acc_base_[r], b_.CreateSub(elements, counted));
+            combine_into_buffer(r, acc_base_[r], b_.CreateSub(elements, counted));
         }
     }
 
@@ -601,7 +591,7 @@ private:
                         store_scratch(r, b_.CreateSub(load_scratch(r, col, mask), b_.CreateSExt(nans, count_type())), col, mask);
                         for (std::size_t z = 0; z < acc_.size(); ++z)
                             if (zeros_from_counts(z) && static_cast<std::size_t>(zeros_source_[z]) == r)
-                                combine_into_buffer(Op::Sum, acc_base_[z], b_.CreateNeg(popcount(nans)));
+                                combine_into_buffer(z, acc_base_[z], b_.CreateNeg(popcount(nans)));
                     }
                 });
                 return b_.CreateAdd(row, b_.getInt64(1));
@@ -743,26 +733,48 @@ private:
         return llvm::ConstantFP::get(type, KernelSpec::identity_of(op));
     }
 
-    // buffer[0] = combine(buffer[0], x): a float64, or a 64-bit integer count.
-    void combine_into_buffer(Op op, Value* buffer, Value* x) {
+    // Whether reduction r's buffer holds bytes: a max of a comparison (KernelSpec::is_any).
+    bool byte_buffer(std::size_t r) const { return spec_.is_any(spec_.reductions[r]); }
+
+    // buffer[0] = combine(buffer[0], x) for reduction r: a float64 (x a float64, or a 64-bit
+    // integer count), or a byte buffer's 0 or 1 or-ed with x > 0.
+    void combine_into_buffer(std::size_t r, Value* buffer, Value* x) {
+        if (byte_buffer(r)) {
+            Value* hit = x->getType()->isIntegerTy() ? b_.CreateICmpSGT(x, llvm::ConstantInt::get(x->getType(), 0))
+                                                     : b_.CreateFCmpOGT(x, llvm::ConstantFP::get(x->getType(), 0.0));
+            auto* old = b_.CreateLoad(b_.getInt8Ty(), buffer);
+            b_.CreateStore(b_.CreateOr(old, b_.CreateZExt(hit, b_.getInt8Ty())), buffer);
+            return;
+        }
         if (x->getType()->isIntegerTy()) x = b_.CreateSIToFP(x, b_.getDoubleTy());
         auto* old = b_.CreateLoad(b_.getDoubleTy(), buffer);
-        b_.CreateStore(combine(op, old, x), buffer);
+        b_.CreateStore(combine(spec_.reductions[r].combine, old, x), buffer);
     }
 
-    // buffer[col + lane] = combine(buffer[col + lane], x[lane]) for the lanes of `mask` (all
-    // when null); x float64 lanes, or 32-bit integer lanes: counts (summed) or 0/1 (a max). The
-    // max of 0/1 into a buffer of -inf, 0 or 1 (never NaN or -0) is a compare and a blend,
-    // where llvm.maximum's care for NaN and -0 takes several instructions more per vector.
-    void combine_lanes_into_buffer(Op op, Value* buffer, Value* col, Value* mask, Value* x) {
+    // buffer[col + lane] = combine(buffer[col + lane], x[lane]) for reduction r, the lanes of
+    // `mask` (all when null); x float64 lanes or 32-bit integer counts (summed), or for a byte
+    // buffer the lanes counted: 1-bit lanes, or float64 lanes whose hits are x > 0 (the
+    // identity -inf outside the mask is not one), or-ed into its bytes.
+    void combine_lanes_into_buffer(std::size_t r, Value* buffer, Value* col, Value* mask, Value* x) {
+        if (byte_buffer(r)) {
+            if (!x->getType()->getScalarType()->isIntegerTy(1))
+                x = b_.CreateFCmpOGT(x, llvm::ConstantFP::get(x->getType(), 0.0));
+            auto* bytes = count_type();
+            auto* p = b_.CreateGEP(b_.getInt8Ty(), buffer, col);
+            const llvm::Align align(1);
+            Value* old = mask ? static_cast<Value*>(b_.CreateMaskedLoad(bytes, p, align, mask))
+                              : b_.CreateAlignedLoad(bytes, p, align);
+            Value* any = b_.CreateOr(old, b_.CreateZExt(x, bytes));
+            if (mask) b_.CreateMaskedStore(any, p, align, mask);
+            else b_.CreateAlignedStore(any, p, align);
+            return;
+        }
         const llvm::Align dalign(8);
-        const bool integers = x->getType()->isIntOrIntVectorTy();
-        if (integers) x = b_.CreateSIToFP(x, dvec_);
-        auto* dzero = llvm::ConstantFP::get(dvec_, 0.0);
+        if (x->getType()->isIntOrIntVectorTy()) x = b_.CreateSIToFP(x, dvec_);
         auto* p = b_.CreateGEP(b_.getDoubleTy(), buffer, col);
-        Value* old = mask ? static_cast<Value*>(b_.CreateMaskedLoad(dvec_, p, dalign, mask, dzero))
+        Value* old = mask ? static_cast<Value*>(b_.CreateMaskedLoad(dvec_, p, dalign, mask, llvm::ConstantFP::get(dvec_, 0.0)))
                           : b_.CreateAlignedLoad(dvec_, p, dalign);
-        Value* sum = integers && op == Op::Max ? b_.CreateSelect(b_.CreateFCmpOGT(x, old), x, old) : combine(op, old, x);
+        Value* sum = combine(spec_.reductions[r].combine, old, x);
         if (mask) b_.CreateMaskedStore(sum, p, dalign, mask);
         else b_.CreateAlignedStore(sum, p, dalign);
     }
@@ -807,7 +819,7 @@ private:
             const auto& s = spec_.reductions[r].acc_strides;
             if (inner_stride(s) != 0 && inner_stride(s) != 1)
                 throw InternalError(fmt::format("codegen: accumulator with inner stride {}", inner_stride(s)));
-            acc_row_.push_back(b_.CreateGEP(b_.getDoubleTy(), acc_base_[r], offset(s)));
+            acc_row_.push_back(b_.CreateGEP(byte_buffer(r) ? b_.getInt8Ty() : b_.getDoubleTy(), acc_base_[r], offset(s)));
         }
     }
 
@@ -921,7 +933,7 @@ private:
                       : op == Op::Min ? b_.CreateFPMinimumReduce(sum)
                                       : b_.CreateFAddReduce(llvm::ConstantFP::get(b_.getDoubleTy(), 0.0), sum);
             if (sum->getType()->isFloatTy()) sum = b_.CreateFPExt(sum, b_.getDoubleTy());
-            combine_into_buffer(op, acc_row_[r], sum);
+            combine_into_buffer(r, acc_row_[r], sum);
         }
     }
 
@@ -1022,7 +1034,7 @@ private:
                 row_pointers(row);
                 for (std::size_t r = 0; r < acc_.size(); ++r)
                     if (acc_[r] == Accumulation::count_rare_zeros)
-                        combine_into_buffer(Op::Sum, acc_row_[r], zeros_of_row(r));
+                        combine_into_buffer(r, acc_row_[r], zeros_of_row(r));
                 return b_.CreateAdd(row, b_.getInt64(1));
             });
             take_flag(mxcsr, kMxcsrUnderflowFlag);
@@ -1315,7 +1327,7 @@ private:
                 if (spec_.dtype == DType::f32) x = b_.CreateFPExt(x, dvec_);
                 if (mask) x = b_.CreateSelect(mask, x, identity(op, dvec_));
                 if (acc_[r] == Accumulation::float_register) out[r] = combine(op, accs[r], x);
-                else combine_lanes_into_buffer(op, acc_row_[r], col, mask, x);
+                else combine_lanes_into_buffer(r, acc_row_[r], col, mask, x);
                 break;
             }
             }

@@ -15,7 +15,8 @@ class Module;
 namespace nnjit::jit {
 
 // The signature of every generated kernel: args holds the operands' base pointers, then the
-// outputs', then the float64 accumulators'. The kernel runs rows [row_begin, row_end) of the
+// outputs', then the accumulators' (float64, or bytes for a max of a comparison: see
+// KernelSpec::is_any). The kernel runs rows [row_begin, row_end) of the
 // domain and, within each row, elements [col_begin, col_end).
 using KernelFn = void (*)(void* const* args, std::int64_t row_begin, std::int64_t row_end, std::int64_t col_begin,
                           std::int64_t col_end);

@@ -136,6 +136,18 @@ void finish_sum(Op combine, double* partial, std::int64_t chunks, std::int64_t s
     }
 }
 
+// The chunks' partial results of a max of a comparison combined: per element, 1 if any chunk's
+// byte is 1 (each chunk's bytes start its partial sums).
+void finish_any(const double* partial, std::int64_t chunks, std::int64_t size, DType dtype, void* out) {
+    for (std::int64_t j = 0; j < size; ++j) {
+        bool any = false;
+        for (std::int64_t c = 0; c < chunks && !any; ++c)
+            any = reinterpret_cast<const std::uint8_t*>(partial + c * size)[j] != 0;
+        if (dtype == DType::f64) static_cast<double*>(out)[j] = any ? 1.0 : 0.0;
+        else static_cast<float*>(out)[j] = any ? 1.0f : 0.0f;
+    }
+}
+
 // Copies `src` (any layout) into the contiguous `dst` of the same dtype and shape.
 void copy_into(const Tensor& src, Tensor& dst) {
     const Tensor c = src.contiguous();
@@ -164,6 +176,7 @@ struct KernelStep {
         std::int64_t size = 0;    // elements of the result
         double scale = 1;         // a mean's 1 / count
         Op combine = Op::Sum;     // or Max, Min
+        bool bytes = false;       // a max of a comparison: its partials are bytes, 0 or 1 (KernelSpec::is_any)
         std::size_t partial = 0;  // offset of chunk 0's partial sums in the workspace
         DType dtype = DType::f32;
     };
@@ -314,7 +327,11 @@ private:
         double* partial = ws_.partial.get();
         for (const auto& sum : k.sums) {
             const auto n = static_cast<std::size_t>(k.chunks.count * sum.size);
-            std::fill_n(partial + sum.partial, n, KernelSpec::identity_of(sum.combine));
+            if (!sum.bytes) std::fill_n(partial + sum.partial, n, KernelSpec::identity_of(sum.combine));
+            else  // each chunk's bytes, at the start of its partial sums
+                for (std::int64_t c = 0; c < k.chunks.count; ++c)
+                    std::memset(partial + sum.partial + static_cast<std::size_t>(c * sum.size), 0,
+                                static_cast<std::size_t>(sum.size));
         }
         if (!k.empty) {
             const std::size_t width = k.reads.size() + k.writes.size() + k.sums.size();
@@ -338,7 +355,8 @@ private:
             void* out = ws_.pointers[sum.slot];
             double* first = partial + sum.partial;
             const std::int64_t chunks = k.chunks.count;
-            if (sum.dtype == DType::f64) finish_sum<double>(sum.combine, first, chunks, sum.size, sum.scale, out);
+            if (sum.bytes) finish_any(first, chunks, sum.size, sum.dtype, out);
+            else if (sum.dtype == DType::f64) finish_sum<double>(sum.combine, first, chunks, sum.size, sum.scale, out);
             else finish_sum<float>(sum.combine, first, chunks, sum.size, sum.scale, out);
         }
     }
@@ -473,8 +491,10 @@ private:
         reads_.back() = k.reads;
         for (const Node* n : fk.stored) k.writes.push_back(written_slot(n));
         bool overflow = false;
-        for (const Node* r : fk.reduced) {
+        for (std::size_t i = 0; i < fk.reduced.size(); ++i) {
+            const Node* r = fk.reduced[i];
             KernelStep::Sum sum;
+            sum.bytes = fk.spec.is_any(fk.spec.reductions[i]);
             sum.slot = written_slot(r);
             sum.size = r->shape().numel();
             sum.dtype = r->dtype();

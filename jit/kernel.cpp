@@ -19,6 +19,13 @@ double KernelSpec::identity_of(Op combine) {
     return combine == Op::Max ? -inf : combine == Op::Min ? inf : 0.0;
 }
 
+bool KernelSpec::is_indicator(const Reduction& r) const {
+    const Instr& in = instrs[static_cast<std::size_t>(r.value)];
+    return in.kind == Instr::Kind::op && (in.op == Op::Greater || in.op == Op::Equal);
+}
+
+bool KernelSpec::is_any(const Reduction& r) const { return r.combine == Op::Max && is_indicator(r); }
+
 std::string KernelSpec::key() const {
     // Doubles as %a (exact): two constants that print alike are the same bits.
     // A one-dimensional loop's code does not depend on its length (the caller passes the

@@ -25,8 +25,8 @@ struct KernelSpec {
         std::vector<int> args;   // op: earlier instructions
         double alpha = 0;        // op: the node's alpha (leaky_relu, elu)
     };
-    // One instruction's values summed (or their max or min taken) into a float64 accumulator
-    // buffer whose layout over the domain is given by strides (0 along the reduced dimensions).
+    // One instruction's values summed (or their max or min taken) into an accumulator buffer
+    // (float64, or bytes: is_any) whose layout over the domain is given by strides (0 along the reduced dimensions).
     struct Reduction {
         int value = -1;
         std::vector<std::int64_t> acc_strides;
@@ -34,6 +34,15 @@ struct KernelSpec {
     };
     // What an accumulator of `combine` starts from: 0 to add to, or the infinity any value replaces.
     static double identity_of(Op combine);
+    // Whether r's value is a 0/1 comparison (greater or equal).
+    bool is_indicator(const Reduction& r) const;
+    // Whether r is a max of a comparison (whether any element is counted: the diagnostics'
+    // active units). Its buffer holds one byte per result, 0 or 1, that the caller starts at 0
+    // (a max is never of nothing, so the identity -inf is never the answer). A float64 per
+    // unit was 8 KiB for a 1024-unit layer, read and written after every call's loop had
+    // pushed it out of L1 and L2: about a point of the probed ReLU kernel's cost over the
+    // plain one at 128x1024 (Zen 5, docs/relu-story.md).
+    bool is_any(const Reduction& r) const;
 
     DType dtype = DType::f32;
     // The iteration domain, outermost first, after merging dimensions that every operand,

@@ -211,7 +211,7 @@ TEST_CASE("the JIT's probes are the interpreter's, exactly: row blocks, tails, s
     const bool activation_stored = GENERATE(true, false);
     // 600 rows: the column counts go through three blocks of 255 rows; 37 and 5 columns end
     // with a partial vector; 1100 x 1000 runs in chunks on several threads; rows of 70,000
-    // are too long for the counts' scratch row (counted in the float64 buffer instead).
+    // are too long for the counts' scratch row (counted in their buffers instead).
     using Size = std::pair<std::int64_t, std::int64_t>;
     const auto [rows, units] = GENERATE(Size{600, 37}, Size{3, 5}, Size{1100, 1000}, Size{3, 70000});
     CAPTURE(dtype, act, activation_stored, rows, units);

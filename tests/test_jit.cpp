@@ -7,6 +7,7 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
+#include <span>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -270,6 +271,47 @@ TEST_CASE("jit: a max per column of a comparison (whether any row holds it) is t
         const auto active = r.jit[0].to_doubles();
         CHECK(std::count(active.begin(), active.end(), 0.0) == (shape[1] + 2) / 3);
         CHECK(std::count(active.begin(), active.end(), 1.0) == shape[1] - (shape[1] + 2) / 3);
+    }
+    omp_set_num_threads(default_threads);
+}
+
+TEST_CASE("jit: a max of a comparison over rows, over everything and along a vector is the interpreter's", "[jit][threads]") {
+    // Such a max leaves the kernel as a byte per result (KernelSpec::is_any) whatever way the
+    // loop keeps it: a register per row (over rows and everything) or the buffer itself (a
+    // one-dimensional kernel run in chunks); the chunks' bytes are combined by the executor.
+    const DType dtype = GENERATE(DType::f32, DType::f64);
+    const Shape shape = GENERATE(Shape{7, 4099}, Shape{300, 33}, Shape{600, 513});  // the last in 3 chunks
+    CAPTURE(dtype, shape);
+    Graph g;
+    const Value x = g.input("x", dtype, shape);
+    const Value y = g.input("y", dtype, shape);
+    const std::int64_t n = 300007;  // 3 chunks
+    const Value v = g.input("v", dtype, Shape{n});
+    const Value zero = g.constant(0, dtype);
+    const std::vector<Value> outs{max(greater(x, zero), 1), max(greater(x, y)), max(equal(relu(x), zero), 1, true),
+                                  max(greater(v, zero), 0), max(greater(v, v))};
+    Tensor x64 = Tensor::randn(DType::f64, shape, 5);
+    for (std::int64_t c = 0; c < shape[1]; ++c) x64.data<double>()[c] = -1 - static_cast<double>(c);  // row 0: never > 0
+    // v > 0 only near its end: in the last chunk of the one-dimensional kernel.
+    Tensor v64 = Tensor::randn(DType::f64, Shape{n}, 7);
+    for (double& e : std::span(v64.data<double>(), static_cast<std::size_t>(n))) e = -std::abs(e);
+    v64.data<double>()[n - 7] = 0.5;
+    const Bindings b{{"x", x64.to(dtype)}, {"y", Tensor::randn(DType::f64, shape, 6).to(dtype)}, {"v", v64.to(dtype)}};
+    const int default_threads = omp_get_max_threads();
+    for (int threads : {1, 3}) {
+        omp_set_num_threads(threads);
+        const Results r = run_both(outs, b);
+        for (std::size_t k = 0; k < outs.size(); ++k) {
+            INFO(fmt::format("threads {} output {}", threads, k));
+            CHECK(bitwise_equal(r.jit[k], r.interp[k]));
+        }
+        // Both answers occur: row 0 is never positive, the others are; v's one positive counts;
+        // nothing exceeds itself.
+        const auto rows = r.jit[0].to_doubles();
+        CHECK(rows[0] == 0);
+        CHECK(std::count(rows.begin(), rows.end(), 1.0) == shape[0] - 1);
+        CHECK(r.jit[3].flat(0) == 1);
+        CHECK(r.jit[4].flat(0) == 0);
     }
     omp_set_num_threads(default_threads);
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -20,8 +21,8 @@ using namespace nnjit;
 
 namespace {
 
-// The float64 buffers a layer's kernel (a = act(z + b) with its probes) combines into, after
-// calls on the column ranges [cuts[i], cuts[i+1]) of all rows.
+// The buffers a layer's kernel (a = act(z + b) with its probes) combines into, after calls on
+// the column ranges [cuts[i], cuts[i+1]) of all rows, as float64.
 std::vector<std::vector<double>> probe_sums(const std::string& act, Tensor z, Tensor b,
                                             const std::vector<std::int64_t>& cuts) {
     Graph graph;
@@ -39,11 +40,22 @@ std::vector<std::vector<double>> probe_sums(const std::string& act, Tensor z, Te
     std::vector<void*> args;
     for (const Node* n : fk.operand_sources) args.push_back(n->attrs().name == "z" ? z.raw_data() : b.raw_data());
     args.push_back(activation.raw_data());
-    std::vector<std::vector<double>> sums;  // from their identities: -inf for the active units' max
-    for (const Node* n : fk.reduced)
-        sums.emplace_back(static_cast<std::size_t>(n->shape().numel()), n->op() == Op::Max ? -INFINITY : 0.0);
+    // From 0: the zero count's float64, and the active units' bytes (a max of a comparison,
+    // KernelSpec::is_any), read back as 0/1.
+    std::vector<std::vector<double>> sums;
+    for (const Node* n : fk.reduced) sums.emplace_back(static_cast<std::size_t>(n->shape().numel()), 0.0);
     for (auto& sum : sums) args.push_back(sum.data());
     for (std::size_t i = 0; i + 1 < cuts.size(); ++i) kernel.fn(args.data(), 0, fk.spec.rows(), cuts[i], cuts[i + 1]);
+    for (std::size_t i = 0; i < sums.size(); ++i) {
+        if (!fk.spec.is_any(fk.spec.reductions[i])) continue;
+        std::vector<double> any(sums[i].size());
+        const auto* bytes = reinterpret_cast<const std::uint8_t*>(sums[i].data());
+        for (std::size_t u = 0; u < any.size(); ++u) {
+            REQUIRE(bytes[u] <= 1);
+            any[u] = bytes[u];
+        }
+        sums[i] = std::move(any);
+    }
     return sums;
 }
 
