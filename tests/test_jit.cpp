@@ -56,6 +56,23 @@ Results run_both(const std::vector<Value>& outputs, const Bindings& bindings) {
     return {compile(outputs, Backend::jit)->run(bindings), compile(outputs, Backend::interp)->run(bindings)};
 }
 
+// On 1 and 3 threads: every output of the JIT bit for bit the interpreter's, then
+// check(the JIT's outputs).
+template <class Check>
+void bitwise_on_threads(const std::vector<Value>& outputs, const Bindings& bindings, const Check& check) {
+    const int default_threads = omp_get_max_threads();
+    for (int threads : {1, 3}) {
+        omp_set_num_threads(threads);
+        const Results r = run_both(outputs, bindings);
+        for (std::size_t k = 0; k < outputs.size(); ++k) {
+            INFO(fmt::format("threads {} output {}", threads, k));
+            CHECK(bitwise_equal(r.jit[k], r.interp[k]));
+        }
+        check(r.jit);
+    }
+    omp_set_num_threads(default_threads);
+}
+
 // |a - b| <= atol + rtol |b| everywhere; NaN only where the other is NaN, infinities equal.
 bool close(const Tensor& a, const Tensor& b, double rtol, double atol) {
     if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
@@ -259,20 +276,12 @@ TEST_CASE("jit: a max per column of a comparison (whether any row holds it) is t
                                   max(greater(y, x), 0), relu(x)};
     const Bindings b{{"x", test::with_quiet_columns(Tensor::randn(DType::f64, shape, 3).to(dtype))},
                      {"y", Tensor::randn(DType::f64, shape, 4).to(dtype)}};
-    const int default_threads = omp_get_max_threads();
-    for (int threads : {1, 3}) {
-        omp_set_num_threads(threads);
-        const Results r = run_both(outs, b);
-        for (std::size_t k = 0; k < outs.size(); ++k) {
-            INFO(fmt::format("threads {} output {}", threads, k));
-            CHECK(bitwise_equal(r.jit[k], r.interp[k]));
-        }
+    bitwise_on_threads(outs, b, [&](const std::vector<Tensor>& jit) {
         // Both answers occur: the quiet columns are never positive, the others are.
-        const auto active = r.jit[0].to_doubles();
+        const auto active = jit[0].to_doubles();
         CHECK(std::count(active.begin(), active.end(), 0.0) == (shape[1] + 2) / 3);
         CHECK(std::count(active.begin(), active.end(), 1.0) == shape[1] - (shape[1] + 2) / 3);
-    }
-    omp_set_num_threads(default_threads);
+    });
 }
 
 TEST_CASE("jit: a max of a comparison over rows, over everything and along a vector is the interpreter's", "[jit][threads]") {
@@ -297,23 +306,15 @@ TEST_CASE("jit: a max of a comparison over rows, over everything and along a vec
     for (double& e : std::span(v64.data<double>(), static_cast<std::size_t>(n))) e = -std::abs(e);
     v64.data<double>()[n - 7] = 0.5;
     const Bindings b{{"x", x64.to(dtype)}, {"y", Tensor::randn(DType::f64, shape, 6).to(dtype)}, {"v", v64.to(dtype)}};
-    const int default_threads = omp_get_max_threads();
-    for (int threads : {1, 3}) {
-        omp_set_num_threads(threads);
-        const Results r = run_both(outs, b);
-        for (std::size_t k = 0; k < outs.size(); ++k) {
-            INFO(fmt::format("threads {} output {}", threads, k));
-            CHECK(bitwise_equal(r.jit[k], r.interp[k]));
-        }
+    bitwise_on_threads(outs, b, [&](const std::vector<Tensor>& jit) {
         // Both answers occur: row 0 is never positive, the others are; v's one positive counts;
         // nothing exceeds itself.
-        const auto rows = r.jit[0].to_doubles();
+        const auto rows = jit[0].to_doubles();
         CHECK(rows[0] == 0);
         CHECK(std::count(rows.begin(), rows.end(), 1.0) == shape[0] - 1);
-        CHECK(r.jit[3].flat(0) == 1);
-        CHECK(r.jit[4].flat(0) == 0);
-    }
-    omp_set_num_threads(default_threads);
+        CHECK(jit[3].flat(0) == 1);
+        CHECK(jit[4].flat(0) == 0);
+    });
 }
 
 TEST_CASE("jit: a chain of 5 elementwise ops and its gradient is one kernel writing only its outputs", "[jit][fusion]") {
