@@ -26,7 +26,8 @@ struct KernelSpec {
         double alpha = 0;        // op: the node's alpha (leaky_relu, elu)
     };
     // One instruction's values summed (or their max or min taken) into an accumulator buffer
-    // (float64, or bytes: is_any) whose layout over the domain is given by strides (0 along the reduced dimensions).
+    // (float64, or bytes: is_any) whose layout over the domain is given by strides (0 along
+    // the reduced dimensions).
     struct Reduction {
         int value = -1;
         std::vector<std::int64_t> acc_strides;
